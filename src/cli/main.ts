@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { VERSION } from "../version.js";
+import { registerExample } from "./example.js";
+import { registerInspect } from "./inspect.js";
+import { registerUpscale } from "./upscale.js";
+
+const program = new Command()
+  .name("deepen")
+  .description("grow language models by depth up-scaling, then heal, tune, merge and evaluate them")
+  .version(VERSION)
+  .showHelpAfterError("(run deepen --help for usage)");
+
+registerUpscale(program);
+registerInspect(program);
+registerExample(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,99 @@
+import type { Command } from "commander";
+import { parseDType } from "../checkpoint/dtype.js";
+import { describeLayerMap } from "../surgery/layerPlan.js";
+import { formatCount } from "../surgery/modelCard.js";
+import { upscale } from "../surgery/upscale.js";
+import { parseByteSize, parseCount } from "./parseOptions.js";
+import { byteProgress, type Progress } from "./progress.js";
+import { runCommand } from "./run.js";
+
+interface Flags {
+  out?: string;
+  method?: string;
+  drop?: string;
+  layers?: string;
+  blocks?: string;
+  recipe?: string;
+  dtype?: string;
+  shardSize: string;
+  force?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function registerUpscale(program: Command): void {
+  program
+    .command("upscale")
+    .description("grow a model: depth up-scaling (default), block expansion, or a passthrough recipe")
+    .argument("[model]", "base model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .option("-o, --out <dir>", "output model folder")
+    .option("--method <name>", "dus (depth up-scaling) or expand (LLaMA Pro block expansion)")
+    .option("--drop <m>", "DUS: layers dropped at the seam from each copy (default n/4)")
+    .option("--layers <s>", "DUS: target depth 2(n - m); derives --drop")
+    .option("--blocks <k>", "expand: identity blocks to insert, one after every n/k layers")
+    .option("--recipe <file>", "mergekit-style passthrough YAML (slices -> sources -> layer_range)")
+    .option("--dtype <type>", "output dtype: bf16, f16 or f32 (default: as the input)")
+    .option("--shard-size <size>", "maximum shard size", "5GB")
+    .option("--force", "replace an existing output folder")
+    .option("--dry-run", "print the layer map and parameter count; write nothing")
+    .option("--json", "print the result as JSON")
+    .option("--verbose", "print stack traces on errors")
+    .action(async (model: string | undefined, f: Flags) => {
+      await runCommand(!!f.verbose, async () => {
+        let progress: Progress | undefined;
+        const started = Date.now();
+        const result = await upscale({
+          model,
+          recipe: f.recipe,
+          out: f.out,
+          method: f.method as "dus" | "expand" | undefined,
+          drop: f.drop === undefined ? undefined : parseCount(f.drop, "--drop"),
+          layers: f.layers === undefined ? undefined : parseCount(f.layers, "--layers"),
+          blocks: f.blocks === undefined ? undefined : parseCount(f.blocks, "--blocks"),
+          dtype: f.dtype === undefined ? undefined : parseDType(f.dtype),
+          shardBytes: parseByteSize(f.shardSize, "--shard-size"),
+          force: f.force,
+          dryRun: f.dryRun,
+          command: ["deepen", ...process.argv.slice(2)].join(" "),
+          onStart: (total) => (progress = byteProgress("writing", total, !!f.json)),
+          onProgress: (done) => progress?.update(done),
+        });
+        progress?.stop();
+        const seconds = (Date.now() - started) / 1000;
+        const names = result.plan.models.map((m) => m.model.name);
+        const layerMap = describeLayerMap(result.plan, names);
+        if (f.json) {
+          const out = {
+            output: f.dryRun ? null : f.out,
+            dry_run: !!f.dryRun,
+            method: result.plan.method,
+            sources: result.lineage.sources,
+            layers: result.layers,
+            parameters: result.parameters,
+            bytes: result.bytes,
+            layer_map: result.lineage.layer_map,
+            new_layers: result.plan.newLayers,
+            warnings: result.warnings,
+            seconds,
+          };
+          process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+          return;
+        }
+        const src = result.plan.models[0]!;
+        const lines = [
+          `${names[0]} (${src.family.architectures[0]}, ${src.layers} layers) -> ${result.layers} layers, ` +
+            `${formatCount(result.parameters)} parameters (${result.parameters}), ${(result.bytes / 1e9).toFixed(2)} GB`,
+          "layer map (output <- source):",
+          ...layerMap.map((l) => `  ${l}`),
+          ...result.warnings.map((w) => `note: ${w}`),
+        ];
+        if (f.dryRun) lines.push("dry run: nothing written");
+        else
+          lines.push(
+            `wrote ${f.out} in ${seconds.toFixed(1)} s (${(result.bytes / 1e6 / Math.max(seconds, 1e-3)).toFixed(0)} MB/s)`,
+          );
+        process.stdout.write(lines.join("\n") + "\n");
+      });
+    });
+}

@@ -1,0 +1,43 @@
+// One error class per kind of failure. Every message names the file, tensor or option at fault, so
+// the CLI can print it on one line and a user knows what to fix without a stack trace.
+
+export class DeepenError extends Error {
+  override readonly name: string = "DeepenError";
+}
+
+/** A file on disk is not what its format says it must be (safetensors, index, config.json). */
+export class CheckpointError extends DeepenError {
+  override readonly name = "CheckpointError";
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+/** The model's config names an architecture deepen has no table row for. */
+export class ArchitectureError extends DeepenError {
+  override readonly name = "ArchitectureError";
+}
+
+/** A command-line option or recipe value is out of range or inconsistent. */
+export class UsageError extends DeepenError {
+  override readonly name = "UsageError";
+}
+
+/** A mergekit-style YAML recipe is malformed or refers to something that does not exist. */
+export class RecipeError extends DeepenError {
+  override readonly name = "RecipeError";
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+/** The output cannot be written where asked (exists, inside the input, disk full, unwritable). */
+export class OutputError extends DeepenError {
+  override readonly name = "OutputError";
+}

@@ -1,0 +1,102 @@
+import type { LayerLayout } from "../arch/layerLayout.js";
+import type { DType } from "../checkpoint/dtype.js";
+import { numel } from "../checkpoint/safetensorsHeader.js";
+import { type OutputTensor, tensorFrom, zerosLike } from "../checkpoint/tensorStream.js";
+import { UsageError } from "../errors.js";
+import { evaluateSetting, type ParameterSetting } from "./scaleRules.js";
+
+/** Where one output layer comes from. */
+export interface LayerSource {
+  /** Index into LayerPlan.models. */
+  model: number;
+  layer: number;
+  /** Scale settings, most specific first (source, slice, recipe); the first that gives a value wins. */
+  scale?: ParameterSetting[];
+  /** The layer's position in its slice, in [0, 1]: where gradients are read. */
+  t?: number;
+  /** Zero the tensors that write into the residual stream, so the block starts as the identity. */
+  identity?: boolean;
+}
+
+export type PlanMethod = "dus" | "passthrough" | "expand";
+
+/**
+ * A layer plan: for each output layer, which model and layer it comes from. DUS, passthrough
+ * recipes and block expansion all build one; writePlan executes any of them.
+ */
+export interface LayerPlan {
+  method: PlanMethod;
+  models: LayerLayout[];
+  layers: LayerSource[];
+  /** The model whose embeddings (tensors before the layers) the output takes. */
+  headFrom: number;
+  /** The model whose config.json (and other settings) the output takes. */
+  configFrom: number;
+  /** The model whose tokenizer files, chat template and generation config the output takes. */
+  tokenizerFrom: number;
+  /** The model whose final norm and head the output takes. */
+  tailFrom: number;
+  /** Output dtype for float tensors; undefined keeps each tensor's own. */
+  dtype?: DType;
+  /** Output layers that did not exist in any input (identity blocks), for later training of only those. */
+  newLayers: number[];
+  /** What built the plan, recorded in the model card and lineage. */
+  recipe: Record<string, unknown>;
+}
+
+function scaleFor(src: LayerSource, name: string): number {
+  for (const s of src.scale ?? []) {
+    const v = evaluateSetting(s, name, src.t ?? 0);
+    if (v !== undefined) {
+      if (!Number.isFinite(v)) throw new UsageError(`scale for ${name} is ${v}; it must be a finite number`);
+      return v;
+    }
+  }
+  return 1;
+}
+
+/** Every output tensor of a plan, in file order: embeddings, layers 0…L−1, final norm and head. */
+export function planTensors(plan: LayerPlan): OutputTensor[] {
+  const opts = { dtype: plan.dtype };
+  const out: OutputTensor[] = [];
+  for (const e of plan.models[plan.headFrom]!.head) out.push(tensorFrom(e.name, e, opts));
+  plan.layers.forEach((src, j) => {
+    const layout = plan.models[src.model]!;
+    for (const [rel, entry] of layout.layerTensors[src.layer]!) {
+      const name = `${layout.family.layerPrefix}${j}.${rel}`;
+      if (src.identity && layout.family.residualWriters.test(rel))
+        out.push(zerosLike(name, entry, plan.dtype));
+      else out.push(tensorFrom(name, entry, { ...opts, scale: scaleFor(src, name) }));
+    }
+  });
+  for (const e of plan.models[plan.tailFrom]!.tail) out.push(tensorFrom(e.name, e, opts));
+  return out;
+}
+
+export function parameterCount(tensors: readonly OutputTensor[]): number {
+  return tensors.reduce((a, t) => a + numel(t.shape), 0);
+}
+
+/** "0-23 ← base 0-23; 24-47 ← base 8-31": runs of consecutive source layers, for people to read. */
+export function describeLayerMap(plan: LayerPlan, names: string[]): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  for (let j = 1; j <= plan.layers.length; j++) {
+    const a = plan.layers[j - 1]!;
+    const b = plan.layers[j];
+    const continues =
+      b &&
+      b.model === a.model &&
+      b.layer === a.layer + 1 &&
+      !b.identity &&
+      !a.identity &&
+      b.scale === a.scale;
+    if (continues) continue;
+    const first = plan.layers[start]!;
+    const out = start === j - 1 ? `${start}` : `${start}-${j - 1}`;
+    const src = first.layer === a.layer ? `${first.layer}` : `${first.layer}-${a.layer}`;
+    lines.push(`${out} <- ${names[first.model]} ${src}${first.identity ? " (identity copy)" : ""}`);
+    start = j;
+  }
+  return lines;
+}

@@ -1,0 +1,64 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { CheckpointError } from "../errors.js";
+import type { LayerPlan } from "./layerPlan.js";
+import { VERSION } from "../version.js";
+
+/** Written beside the weights of every deepen output: how the model was made, for people and for later steps. */
+export const LINEAGE_FILE = "deepen.json";
+/** A lineage is a few KB per generation; a huge one is not ours. */
+const MAX_LINEAGE_BYTES = 16 * 1024 * 1024;
+
+export interface Lineage {
+  deepen_version: string;
+  method: string;
+  recipe: Record<string, unknown>;
+  sources: { name: string; path: string; architecture: string; layers: number }[];
+  /** For each output layer: the source model (index into sources) and its layer. */
+  layer_map: { model: number; layer: number; identity?: boolean }[];
+  /** Output layers that are new (identity blocks): what `--train-layers new` trains. */
+  new_layers: number[];
+  parameters: number;
+  /** The lineages of sources that were deepen outputs themselves. */
+  parents: Lineage[];
+}
+
+export async function readLineage(dir: string): Promise<Lineage | undefined> {
+  const file = join(dir, LINEAGE_FILE);
+  if (!existsSync(file)) return undefined;
+  const text = await readFile(file, "utf8");
+  if (text.length > MAX_LINEAGE_BYTES) throw new CheckpointError(file, "too large to be a deepen lineage");
+  try {
+    return JSON.parse(text) as Lineage;
+  } catch (e) {
+    throw new CheckpointError(file, `not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export async function planLineage(plan: LayerPlan, parameters: number): Promise<Lineage> {
+  const parents: Lineage[] = [];
+  for (const l of plan.models) {
+    const p = await readLineage(l.model.dir);
+    if (p) parents.push(p);
+  }
+  return {
+    deepen_version: VERSION,
+    method: plan.method,
+    recipe: plan.recipe,
+    sources: plan.models.map((l) => ({
+      name: l.model.name,
+      path: l.model.dir,
+      architecture: l.family.architectures[0]!,
+      layers: l.layers,
+    })),
+    layer_map: plan.layers.map((s) => ({
+      model: s.model,
+      layer: s.layer,
+      ...(s.identity ? { identity: true } : {}),
+    })),
+    new_layers: plan.newLayers,
+    parameters,
+    parents,
+  };
+}

@@ -1,0 +1,250 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { type LayerLayout, layerLayout } from "../arch/layerLayout.js";
+import { type DType, parseDType } from "../checkpoint/dtype.js";
+import { openModelFolder } from "../checkpoint/modelFolder.js";
+import { RecipeError } from "../errors.js";
+import type { LayerPlan, LayerSource } from "./layerPlan.js";
+import type { ConditionalValue, ParameterSetting } from "./scaleRules.js";
+
+/** A recipe is a few KB of YAML; refuse anything that could not be one before parsing it. */
+export const MAX_RECIPE_BYTES = 4 * 1024 * 1024;
+
+// mergekit's top-level keys. Those a layer stack does not use are accepted, so shared configs run unchanged.
+const TOP_KEYS = new Set([
+  "slices",
+  "models",
+  "merge_method",
+  "dtype",
+  "out_dtype",
+  "base_model",
+  "tokenizer_source",
+  "tokenizer",
+  "parameters",
+  "name",
+  "chat_template",
+]);
+const PASSTHROUGH_PARAMETERS = new Set(["scale"]);
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export interface RecipeOptions {
+  /** Overrides the recipe's dtype/out_dtype. */
+  dtype?: DType;
+}
+
+/** Reads a mergekit-style passthrough recipe (slices → sources → model, layer_range) into a layer plan. */
+export async function planRecipe(file: string, opts: RecipeOptions = {}): Promise<LayerPlan> {
+  const fail = (detail: string) => new RecipeError(file, detail);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (text.length > MAX_RECIPE_BYTES) throw fail(`over ${MAX_RECIPE_BYTES} bytes; not a recipe`);
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw fail(`not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (!isObj(doc)) throw fail("expected a YAML mapping with slices and merge_method");
+  for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(`unknown key ${k}`);
+  if (doc.merge_method !== "passthrough") {
+    throw fail(
+      `merge_method ${JSON.stringify(doc.merge_method ?? null)}: deepen upscale runs passthrough layer stacks; ` +
+        "other methods belong to a merge",
+    );
+  }
+  if (doc.tokenizer !== undefined)
+    throw fail("the tokenizer section (vocabulary merging) is not supported yet");
+  const globalParams = parseParameters(doc.parameters, "parameters", fail);
+
+  // Slices, or the single-model `models:` form, as [{model, range?, params}].
+  type Src = { model: string; range?: [number, number]; params: ParameterSetting[]; where: string };
+  const sources: Src[] = [];
+  if (doc.slices !== undefined) {
+    if (!Array.isArray(doc.slices) || doc.slices.length === 0) throw fail("slices must be a non-empty list");
+    doc.slices.forEach((slice, i) => {
+      const where = `slices[${i}]`;
+      if (!isObj(slice)) throw fail(`${where} is not a mapping`);
+      for (const k of Object.keys(slice))
+        if (k !== "sources" && k !== "parameters") throw fail(`${where}: unknown key ${k}`);
+      if (!Array.isArray(slice.sources) || slice.sources.length !== 1) {
+        throw fail(`${where}.sources must list exactly one source for passthrough`);
+      }
+      const sliceParams = parseParameters(slice.parameters, `${where}.parameters`, fail);
+      const s = slice.sources[0];
+      const sw = `${where}.sources[0]`;
+      if (!isObj(s)) throw fail(`${sw} is not a mapping`);
+      for (const k of Object.keys(s)) {
+        if (k !== "model" && k !== "layer_range" && k !== "parameters") throw fail(`${sw}: unknown key ${k}`);
+      }
+      const r = s.layer_range;
+      if (
+        !Array.isArray(r) ||
+        r.length !== 2 ||
+        !r.every((x) => Number.isInteger(x) && x >= 0) ||
+        r[0] >= r[1]
+      ) {
+        throw fail(`${sw}.layer_range must be [start, end) with 0 <= start < end, got ${JSON.stringify(r)}`);
+      }
+      sources.push({
+        model: modelRef(s.model, sw, fail),
+        range: [r[0], r[1]],
+        params: [...parseParameters(s.parameters, `${sw}.parameters`, fail), ...sliceParams, ...globalParams],
+        where: sw,
+      });
+    });
+  } else if (Array.isArray(doc.models) && doc.models.length === 1 && isObj(doc.models[0])) {
+    const m = doc.models[0];
+    sources.push({
+      model: modelRef(m.model, "models[0]", fail),
+      params: [...parseParameters(m.parameters, "models[0].parameters", fail), ...globalParams],
+      where: "models[0]",
+    });
+  } else {
+    throw fail("needs slices (or models with exactly one model) for passthrough");
+  }
+
+  // Each model once, in order of first use.
+  const names: string[] = [];
+  const layouts: LayerLayout[] = [];
+  const indexOf = async (ref: string): Promise<number> => {
+    const i = names.indexOf(ref);
+    if (i >= 0) return i;
+    names.push(ref);
+    layouts.push(layerLayout(await openModelFolder(locate(ref, file))));
+    return names.length - 1;
+  };
+  const layers: LayerSource[] = [];
+  for (const s of sources) {
+    const mi = await indexOf(s.model);
+    const n = layouts[mi]!.layers;
+    const [a, b] = s.range ?? [0, n];
+    if (b > n) throw fail(`${s.where}.layer_range [${a}, ${b}) is outside ${s.model}, which has ${n} layers`);
+    for (let l = a; l < b; l++) {
+      layers.push({
+        model: mi,
+        layer: l,
+        scale: s.params.length ? s.params : undefined,
+        t: b - a > 1 ? (l - a) / (b - a - 1) : 0,
+      });
+    }
+  }
+  const base =
+    doc.base_model === undefined ? undefined : await indexOf(modelRef(doc.base_model, "base_model", fail));
+  const ts = doc.tokenizer_source;
+  let tokenizerFrom = base ?? 0;
+  if (ts === "union")
+    throw fail("tokenizer_source: union is not supported yet; use base or a model of the recipe");
+  if (ts !== undefined && ts !== "base") {
+    const ref = modelRef(ts, "tokenizer_source", fail);
+    if (!names.includes(ref)) throw fail(`tokenizer_source ${ref} is not a model of this recipe`);
+    tokenizerFrom = names.indexOf(ref);
+  }
+  checkCompatible(layouts, names, fail);
+  const outDtype = doc.out_dtype ?? doc.dtype;
+  let dtype = opts.dtype;
+  if (!dtype && outDtype !== undefined) {
+    try {
+      dtype = parseDType(String(outDtype), doc.out_dtype !== undefined ? "out_dtype" : "dtype");
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+  }
+  return {
+    method: "passthrough",
+    models: layouts,
+    layers,
+    headFrom: layers[0]!.model,
+    tailFrom: layers[layers.length - 1]!.model,
+    configFrom: base ?? layers[0]!.model,
+    tokenizerFrom,
+    dtype,
+    newLayers: [],
+    recipe: { method: "passthrough", recipe: doc, models: names, layers: layers.length },
+  };
+}
+
+function modelRef(v: unknown, where: string, fail: (d: string) => RecipeError): string {
+  if (isObj(v) && isObj(v.model) && typeof v.model.path === "string") return v.model.path; // mergekit's long form
+  if (typeof v !== "string" || v === "") throw fail(`${where}: model must be a path or a Hugging Face id`);
+  if (v.includes("+")) throw fail(`${where}: ${v}: LoRA adapters (model+lora) are not supported`);
+  return v;
+}
+
+/** mergekit resolves paths from the working directory; a recipe kept beside its models works too. */
+function locate(ref: string, recipeFile: string): string {
+  if (isAbsolute(ref) || existsSync(ref)) return ref;
+  const beside = join(dirname(recipeFile), ref);
+  return existsSync(beside) ? beside : ref;
+}
+
+function parseParameters(v: unknown, where: string, fail: (d: string) => RecipeError): ParameterSetting[] {
+  if (v === undefined || v === null) return [];
+  if (!isObj(v)) throw fail(`${where} must be a mapping`);
+  const out: ParameterSetting[] = [];
+  for (const [k, setting] of Object.entries(v)) {
+    if (!PASSTHROUGH_PARAMETERS.has(k)) {
+      // mergekit ignores these for passthrough; shared configs carry them.
+      if (k === "normalize" || k === "int8_mask") continue;
+      throw fail(`${where}: unknown parameter ${k} (passthrough takes scale)`);
+    }
+    out.push(parseSetting(setting, `${where}.${k}`, fail));
+  }
+  return out;
+}
+
+function parseSetting(v: unknown, where: string, fail: (d: string) => RecipeError): ParameterSetting {
+  const gradient = (g: unknown, w: string) => {
+    if (typeof g === "number" && Number.isFinite(g)) return g;
+    if (Array.isArray(g) && g.length > 0 && g.every((x) => typeof x === "number" && Number.isFinite(x)))
+      return g as number[];
+    throw fail(`${w} must be a number or a list of numbers, got ${JSON.stringify(g)}`);
+  };
+  if (Array.isArray(v) && v.some(isObj)) {
+    return v.map((c, i): ConditionalValue => {
+      const w = `${where}[${i}]`;
+      if (!isObj(c) || !("value" in c)) throw fail(`${w} must be {filter, value} or {value}`);
+      if (c.filter !== undefined && typeof c.filter !== "string") throw fail(`${w}.filter must be a string`);
+      return { filter: c.filter as string | undefined, value: gradient(c.value, `${w}.value`) };
+    });
+  }
+  if (isObj(v) && "value" in v) return parseSetting([v], where, fail);
+  return gradient(v, where);
+}
+
+function checkCompatible(layouts: LayerLayout[], names: string[], fail: (d: string) => RecipeError) {
+  const first = layouts[0]!;
+  for (let i = 1; i < layouts.length; i++) {
+    const other = layouts[i]!;
+    if (other.family !== first.family) {
+      throw fail(
+        `models ${names[0]} (${first.family.family}) and ${names[i]} (${other.family.family}) differ in architecture`,
+      );
+    }
+    for (const key of ["hidden_size", "vocab_size"]) {
+      const a = first.model.config[key];
+      const b = other.model.config[key];
+      if (a !== b) throw fail(`models ${names[0]} and ${names[i]} disagree in ${key} (${a} vs ${b})`);
+    }
+    const ref = first.layerTensors[0]!;
+    const cur = other.layerTensors[0]!;
+    for (const [rel, e] of ref) {
+      const o = cur.get(rel);
+      if (!o) throw fail(`model ${names[i]} has no layer tensor ${rel}, which ${names[0]} has`);
+      if (JSON.stringify(o.shape) !== JSON.stringify(e.shape)) {
+        throw fail(
+          `layer tensor ${rel} is ${JSON.stringify(e.shape)} in ${names[0]} but ${JSON.stringify(o.shape)} in ${names[i]}`,
+        );
+      }
+    }
+    for (const rel of cur.keys())
+      if (!ref.has(rel)) throw fail(`model ${names[0]} has no layer tensor ${rel}, which ${names[i]} has`);
+  }
+}

@@ -1,0 +1,145 @@
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Dims } from "../arch/families.js";
+import { familyByName } from "../arch/findFamily.js";
+import { DTYPE_BYTES, type DType, encodeFloats, torchName } from "../checkpoint/dtype.js";
+import { CONFIG_FILE, INDEX_FILE } from "../checkpoint/modelFolder.js";
+import { numel } from "../checkpoint/safetensorsHeader.js";
+import { CHUNK_BYTES, type OutputTensor } from "../checkpoint/tensorStream.js";
+import { shardName, writeShards } from "../checkpoint/writeShards.js";
+import { byteTokenizerFiles } from "./byteTokenizer.js";
+
+export const TINY_DIMS: Dims = {
+  hidden: 64,
+  intermediate: 128,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 16,
+  vocab: 288, // 256 bytes + 3 special tokens, rounded up to a multiple of 32
+  experts: 4,
+};
+
+export interface SyntheticOptions {
+  family: string;
+  layers: number;
+  dims?: Partial<Dims>;
+  dtype?: DType;
+  /** Tie lm_head to the embeddings (no lm_head tensor). Default: the family's habit. */
+  tied?: boolean;
+  shardBytes?: number;
+  seed?: number;
+  /** "random": every tensor its own seeded values; "repeat": one random block repeated (fast, for benchmarks). */
+  fill?: "random" | "repeat";
+  /** "single": one model.safetensors without an index, as small Hugging Face models ship. */
+  layout?: "sharded" | "single";
+  /** Extra config.json fields, merged over the generated ones. */
+  config?: Record<string, unknown>;
+}
+
+/** mulberry32: a small, fast, seedable PRNG; fixtures need reproducibility, not quality. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+function syntheticTensor(
+  name: string,
+  shape: number[],
+  dtype: DType,
+  seed: number,
+  fill: "random" | "repeat",
+): OutputTensor {
+  const size = DTYPE_BYTES[dtype];
+  const count = numel(shape);
+  const isNorm = /norm/.test(name);
+  let repeatBlock: Uint8Array | undefined;
+  const block = (elements: number, rand: () => number) => {
+    const vals = new Float32Array(elements);
+    for (let i = 0; i < elements; i++) vals[i] = isNorm ? 1 + (rand() - 0.5) * 0.1 : (rand() - 0.5) * 0.04;
+    const bytes = new Uint8Array(elements * size);
+    encodeFloats(dtype, vals, bytes);
+    return bytes;
+  };
+  return {
+    name,
+    dtype,
+    shape,
+    byteLength: count * size,
+    async write(sink) {
+      const rand = rng(seed ^ hash(name));
+      const per = CHUNK_BYTES / size;
+      for (let done = 0; done < count; done += per) {
+        const n = Math.min(per, count - done);
+        if (fill === "repeat") {
+          repeatBlock ??= block(per, rand);
+          await sink.write(repeatBlock.subarray(0, n * size));
+        } else {
+          await sink.write(block(n, rand));
+        }
+      }
+    },
+  };
+}
+
+/** Writes a random checkpoint of a table family, with tokenizer files, into `dir` (created if needed). */
+export async function writeSyntheticModel(dir: string, opts: SyntheticOptions): Promise<void> {
+  const family = familyByName(opts.family);
+  const d: Dims = { ...TINY_DIMS, ...opts.dims };
+  const dtype = opts.dtype ?? "BF16";
+  const tied = opts.tied ?? family.tiedByDefault;
+  const seed = opts.seed ?? 0;
+  const fill = opts.fill ?? "random";
+  const shapes: [string, number[]][] = [["model.embed_tokens.weight", [d.vocab, d.hidden]]];
+  for (let i = 0; i < opts.layers; i++) {
+    for (const [rel, shape] of family.layerTensors(d))
+      shapes.push([`${family.layerPrefix}${i}.${rel}`, shape]);
+  }
+  shapes.push(["model.norm.weight", [d.hidden]]);
+  if (!tied) shapes.push(["lm_head.weight", [d.vocab, d.hidden]]);
+  await mkdir(dir, { recursive: true });
+  await writeShards(
+    dir,
+    shapes.map(([n, s]) => syntheticTensor(n, s, dtype, seed, fill)),
+    { shardBytes: opts.layout === "single" ? Infinity : opts.shardBytes },
+  );
+  if (opts.layout === "single") {
+    await rename(join(dir, shardName(0, 1)), join(dir, "model.safetensors"));
+    await rm(join(dir, INDEX_FILE));
+  }
+  const config = {
+    architectures: [family.architectures[0]],
+    model_type: family.modelType,
+    hidden_size: d.hidden,
+    intermediate_size: d.intermediate,
+    num_attention_heads: d.heads,
+    num_key_value_heads: d.kvHeads,
+    head_dim: d.headDim,
+    [family.layerCountKey]: opts.layers,
+    vocab_size: d.vocab,
+    max_position_embeddings: 2048,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000.0,
+    hidden_act: "silu",
+    bos_token_id: 256,
+    eos_token_id: 257,
+    tie_word_embeddings: tied,
+    torch_dtype: torchName(dtype),
+    ...family.configExtras(d, opts.layers),
+    ...opts.config,
+  };
+  await writeFile(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
+  for (const [name, content] of Object.entries(byteTokenizerFiles()))
+    await writeFile(join(dir, name), content);
+}

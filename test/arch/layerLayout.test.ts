@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { layerLayout } from "../../src/arch/layerLayout.js";
+import { FAMILIES } from "../../src/arch/families.js";
+import { openModelFolder } from "../../src/checkpoint/modelFolder.js";
+import { ArchitectureError, CheckpointError } from "../../src/errors.js";
+import { editTensors, fixture, tempDir } from "../helpers.js";
+
+const root = tempDir();
+
+test("every family's synthetic checkpoint splits into head, n equal layers and tail", async () => {
+  for (const fam of FAMILIES) {
+    const dir = await fixture(root, { family: fam.family, layers: 3 });
+    const l = layerLayout(await openModelFolder(dir));
+    assert.equal(l.family, fam);
+    assert.equal(l.layers, 3);
+    assert.deepEqual(
+      l.head.map((e) => e.name),
+      ["model.embed_tokens.weight"],
+    );
+    assert.deepEqual(
+      l.tail.map((e) => e.name),
+      fam.tiedByDefault ? ["model.norm.weight"] : ["model.norm.weight", "lm_head.weight"],
+    );
+    assert.equal(
+      l.layerTensors[2]!.size,
+      fam.layerTensors({ hidden: 1, intermediate: 1, heads: 1, kvHeads: 1, headDim: 1, vocab: 1, experts: 4 })
+        .length,
+    );
+  }
+});
+
+test("a layer missing a tensor is named with the layer and the tensor", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 3 });
+  await editTensors(dir, (ts) => ts.filter((t) => t.name !== "model.layers.1.mlp.up_proj.weight"));
+  await assert.rejects(
+    (async () => layerLayout(await openModelFolder(dir)))(),
+    (e: Error) =>
+      e instanceof CheckpointError &&
+      /layer 1 is missing tensor model\.layers\.1\.mlp\.up_proj\.weight \(layer 0 has it\)/.test(e.message),
+  );
+});
+
+test("tensors of a layer beyond the configured count", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 3 });
+  const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...cfg, num_hidden_layers: 2 }));
+  await assert.rejects(
+    (async () => layerLayout(await openModelFolder(dir)))(),
+    /belongs to layer 2, but config\.json says num_hidden_layers = 2/,
+  );
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...cfg, num_hidden_layers: "three" }));
+  await assert.rejects(
+    (async () => layerLayout(await openModelFolder(dir)))(),
+    /num_hidden_layers must be a positive integer, got "three"/,
+  );
+});
+
+test("an architecture without a table row says which and how to add one", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 1 });
+  const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...cfg, architectures: ["FalconForCausalLM"] }));
+  await assert.rejects(
+    (async () => layerLayout(await openModelFolder(dir)))(),
+    (e: Error) =>
+      e instanceof ArchitectureError &&
+      /architecture \["FalconForCausalLM"\] is not supported .* add a row for it to src\/arch\/families\.ts/.test(
+        e.message,
+      ),
+  );
+});

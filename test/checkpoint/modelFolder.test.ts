@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { INDEX_FILE, openModelFolder } from "../../src/checkpoint/modelFolder.js";
+import { CheckpointError } from "../../src/errors.js";
+import { fixture, readJson, tempDir } from "../helpers.js";
+
+const root = tempDir();
+
+test("opens a sharded folder: every tensor, in the shard the index names", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 2, shardBytes: 20_000 });
+  const m = await openModelFolder(dir);
+  assert.ok(m.shards.length > 1, "fixture is sharded");
+  const index = readJson(join(dir, INDEX_FILE)) as { weight_map: Record<string, string> };
+  assert.equal(m.tensors.size, Object.keys(index.weight_map).length);
+  for (const [name, file] of Object.entries(index.weight_map))
+    assert.equal(m.tensors.get(name)!.file, join(dir, file));
+  assert.equal(m.config.num_hidden_layers, 2);
+});
+
+test("opens a single model.safetensors without an index", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 2, layout: "single" });
+  const m = await openModelFolder(dir);
+  assert.deepEqual(m.shards, [join(dir, "model.safetensors")]);
+  assert.ok(m.tensors.has("model.layers.1.mlp.down_proj.weight"));
+});
+
+async function rejects(p: Promise<unknown>, pattern: RegExp) {
+  await assert.rejects(p, (e: Error) => {
+    assert.ok(e instanceof CheckpointError, `${e.name}: ${e.message}`);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test("a missing or invalid config.json is named", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 1 });
+  writeFileSync(join(dir, "config.json"), "{ nope");
+  await rejects(openModelFolder(dir), /config\.json: not valid JSON/);
+  rmSync(join(dir, "config.json"));
+  await rejects(
+    openModelFolder(dir),
+    /config\.json: missing: a Hugging Face model folder needs config\.json/,
+  );
+});
+
+test("an index naming a missing shard, or a tensor its shard lacks", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 2, shardBytes: 20_000 });
+  const indexPath = join(dir, INDEX_FILE);
+  const index = JSON.parse(readFileSync(indexPath, "utf8"));
+  const original = JSON.stringify(index);
+  index.weight_map["model.layers.9.extra.weight"] = index.weight_map["model.norm.weight"];
+  writeFileSync(indexPath, JSON.stringify(index));
+  await rejects(
+    openModelFolder(dir),
+    /index\.json: tensor model\.layers\.9\.extra\.weight is not in its shard/,
+  );
+  writeFileSync(indexPath, original);
+  const second = [...new Set(Object.values(index.weight_map as Record<string, string>))][1]!;
+  renameSync(join(dir, second), join(dir, second + ".gone"));
+  await rejects(
+    openModelFolder(dir),
+    new RegExp(`index\\.json: names shard ${second.replace(/\./g, "\\.")}, which is missing`),
+  );
+});
+
+test("a folder without safetensors weights", async () => {
+  const dir = join(root, "empty");
+  mkdirSync(dir);
+  writeFileSync(join(dir, "config.json"), "{}");
+  await rejects(openModelFolder(dir), /no \*\.safetensors weights/);
+});
+
+test("a Hugging Face cache folder opens the snapshot refs/main points at, also by ORG/NAME", async () => {
+  const hub = join(root, "hub");
+  const repo = join(hub, "models--acme--tiny");
+  const snap = join(repo, "snapshots", "abc123");
+  mkdirSync(join(repo, "refs"), { recursive: true });
+  mkdirSync(join(repo, "snapshots", "old999"), { recursive: true });
+  // The cache keeps files as blobs and snapshot entries as symlinks to them.
+  const blobs = await fixture(root, { family: "llama", layers: 1, layout: "single" });
+  mkdirSync(snap, { recursive: true });
+  for (const f of ["config.json", "model.safetensors"]) symlinkSync(join(blobs, f), join(snap, f));
+  writeFileSync(join(repo, "refs", "main"), "abc123\n");
+  const m = await openModelFolder(repo);
+  assert.equal(m.dir, snap);
+  assert.equal(m.name, "acme/tiny");
+  const prev = process.env.HF_HUB_CACHE;
+  process.env.HF_HUB_CACHE = hub;
+  try {
+    assert.equal((await openModelFolder("acme/tiny")).dir, snap);
+    await rejects(
+      openModelFolder("acme/absent"),
+      /acme\/absent: no such folder, and not in the Hugging Face cache/,
+    );
+  } finally {
+    if (prev === undefined) delete process.env.HF_HUB_CACHE;
+    else process.env.HF_HUB_CACHE = prev;
+  }
+  writeFileSync(join(repo, "refs", "main"), "fff000\n");
+  await rejects(openModelFolder(repo), /refs\/main: points at snapshot fff000/);
+});
