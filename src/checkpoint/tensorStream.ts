@@ -1,6 +1,6 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { CheckpointError } from "../errors.js";
-import { DTYPE_BYTES, type DType, decodeFloats, encodeFloats } from "./dtype.js";
+import { CONVERTIBLE, DTYPE_BYTES, type DType, decodeFloats, encodeFloats } from "./dtype.js";
 import type { TensorEntry } from "./safetensorsHeader.js";
 
 /** Tensors stream through buffers of this size, so memory does not grow with the tensor. A multiple of 8 keeps
@@ -102,11 +102,17 @@ export interface CopyOptions {
 }
 
 /** The tensor `entry` under the name `name`, copied byte for byte unless a dtype change or a scale asks for math. */
+const isFloat = (d: DType) => CONVERTIBLE.includes(d);
+
+/** The dtype a tensor is written in: the requested one for float tensors, its own for the rest. */
+function outputDtype(entry: TensorEntry, requested?: DType): DType {
+  return requested && isFloat(entry.dtype) ? requested : entry.dtype;
+}
+
 export function tensorFrom(name: string, entry: TensorEntry, opts: CopyOptions = {}): OutputTensor {
-  const isFloat = entry.dtype === "F32" || entry.dtype === "F16" || entry.dtype === "BF16";
-  const dtype = isFloat && opts.dtype ? opts.dtype : entry.dtype;
+  const dtype = outputDtype(entry, opts.dtype);
   const scale = opts.scale ?? 1;
-  if (scale !== 1 && !isFloat) {
+  if (scale !== 1 && !isFloat(entry.dtype)) {
     throw new CheckpointError(entry.file, `tensor ${entry.name}: cannot scale a ${entry.dtype} tensor`);
   }
   // Scale 0 (mergekit recipes use it to silence a block) is zeros, with no read and no -0.
@@ -139,7 +145,8 @@ export function tensorFrom(name: string, entry: TensorEntry, opts: CopyOptions =
 }
 
 /** A tensor of zeros shaped like `entry` (block expansion's identity blocks). */
-export function zerosLike(name: string, entry: TensorEntry, dtype: DType = entry.dtype): OutputTensor {
+export function zerosLike(name: string, entry: TensorEntry, requested?: DType): OutputTensor {
+  const dtype = outputDtype(entry, requested);
   const byteLength = ((entry.end - entry.begin) / DTYPE_BYTES[entry.dtype]) * DTYPE_BYTES[dtype];
   return {
     name,

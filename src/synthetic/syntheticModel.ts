@@ -54,6 +54,9 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
+// "repeat" fill: one random chunk per dtype and kind, shared by every tensor (benchmarks need bytes, not variety).
+const repeatBlocks = new Map<string, Uint8Array>();
+
 function syntheticTensor(
   name: string,
   shape: number[],
@@ -64,7 +67,6 @@ function syntheticTensor(
   const size = DTYPE_BYTES[dtype];
   const count = numel(shape);
   const isNorm = /norm/.test(name);
-  let repeatBlock: Uint8Array | undefined;
   const block = (elements: number, rand: () => number) => {
     const vals = new Float32Array(elements);
     for (let i = 0; i < elements; i++) vals[i] = isNorm ? 1 + (rand() - 0.5) * 0.1 : (rand() - 0.5) * 0.04;
@@ -83,8 +85,9 @@ function syntheticTensor(
       for (let done = 0; done < count; done += per) {
         const n = Math.min(per, count - done);
         if (fill === "repeat") {
-          repeatBlock ??= block(per, rand);
-          await sink.write(repeatBlock.subarray(0, n * size));
+          const key = `${dtype}/${isNorm}`;
+          if (!repeatBlocks.has(key)) repeatBlocks.set(key, block(per, rand));
+          await sink.write(repeatBlocks.get(key)!.subarray(0, n * size));
         } else {
           await sink.write(block(n, rand));
         }

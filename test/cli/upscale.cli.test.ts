@@ -1,18 +1,20 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { editTensors, fixture, readJson, runCli, tempDir } from "../helpers.js";
+import { writeSyntheticModel } from "../../src/synthetic/syntheticModel.js";
+import { CLI, editTensors, fixture, readJson, runCli, tempDir } from "../helpers.js";
 
 const root = tempDir();
 const base = await fixture(root, { family: "mistral", layers: 8, shardBytes: 60_000 });
@@ -200,4 +202,42 @@ test("npm start's example writes a base and its up-scaled model", () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readJson(join(out, "upscaled", "config.json")).num_hidden_layers, 12);
   assert.match(r.stdout, /0-5 <- base 0-5/);
+});
+
+test("inspect still reports a model whose architecture has no table row", async () => {
+  const dir = await broken((d) => {
+    const c = readJson(join(d, "config.json"));
+    writeFileSync(join(d, "config.json"), JSON.stringify({ ...c, architectures: ["MambaForCausalLM"] }));
+  });
+  const r = runCli(["inspect", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /architecture: MambaForCausalLM \(no deepen table row\)/);
+  assert.match(r.stdout, /model\.layers\.3\.mlp\.down_proj\.weight {2}BF16 \[64, 128\]/);
+});
+
+test("Ctrl-C mid-write exits 130 and removes the partial output", async () => {
+  // Big enough (about 360 MB out) that the write is still running when the signal lands.
+  const big = join(root, "big");
+  await writeSyntheticModel(big, {
+    family: "llama",
+    layers: 8,
+    dims: { hidden: 1024, intermediate: 4096, heads: 8, kvHeads: 4, headDim: 128 },
+    fill: "repeat",
+  });
+  const parent = join(root, "interrupted");
+  mkdirSync(parent);
+  const child = spawn(process.execPath, [CLI, "upscale", big, "-o", join(parent, "out")], {
+    stdio: "ignore",
+  });
+  const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+  // Wait until the temporary folder holds a shard, then interrupt.
+  for (let i = 0; i < 500; i++) {
+    const tmp = readdirSync(parent).find((f) => f.includes(".deepen-tmp-"));
+    if (tmp && readdirSync(join(parent, tmp)).some((f) => f.endsWith(".safetensors"))) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  child.kill("SIGINT");
+  assert.equal(await exited, 130);
+  assert.deepEqual(readdirSync(parent), []);
+  rmSync(big, { recursive: true, force: true });
 });
