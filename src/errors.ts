@@ -41,3 +41,8 @@ export class RecipeError extends DeepenError {
 export class OutputError extends DeepenError {
   override readonly name = "OutputError";
 }
+
+/** A graph was built wrong (shapes, dtypes, an op without a gradient rule): a bug in model code, named precisely. */
+export class GraphError extends DeepenError {
+  override readonly name = "GraphError";
+}

@@ -1,0 +1,465 @@
+// The op table: for each op, its shape rule, its gradient rule and its ONNX form (opset 17). One
+// row per op; autodiff fails loudly on an op without a gradient rule instead of guessing.
+import type { GDType, Graph, Node, Value } from "./graph.js";
+
+export type Attrs = Record<string, number | number[] | string | undefined>;
+export type TypeOf = { dtype: GDType; shape: number[] };
+
+/** Emission context: names for values, int64 constants as initializers, fresh names for temporaries. */
+export interface EmitContext {
+  name(v: Value): string;
+  int64(values: readonly number[]): string;
+  fresh(hint: string): string;
+}
+export interface OnnxNode {
+  opType: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: Record<string, number | number[] | string | { tensorDType: GDType; value: number }>;
+}
+
+export interface OpDef {
+  infer(inputs: readonly Value[], attrs: Attrs): TypeOf[];
+  /** Input gradients from output gradients; undefined where an input has none (indices, masks). */
+  grad?(g: Graph, node: Node, dy: Value[]): (Value | undefined)[];
+  emit(node: Node, ctx: EmitContext): OnnxNode[];
+}
+
+const fail = (msg: string): never => {
+  throw new Error(msg);
+};
+const isFloat = (d: GDType) => d === "float32" || d === "float64";
+
+/** numpy broadcasting of two shapes. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1)
+      fail(`shapes [${a.join(", ")}] and [${b.join(", ")}] do not broadcast`);
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+const normAxis = (axis: number, rank: number) => {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) fail(`axis ${axis} out of range for rank ${rank}`);
+  return a;
+};
+
+/** Sums a gradient over the axes broadcasting added, so it has the shape of the input it belongs to. */
+export function unbroadcast(g: Graph, dy: Value, shape: readonly number[]): Value {
+  if (dy.shape.length === shape.length && dy.shape.every((d, i) => d === shape[i])) return dy;
+  const lead = dy.shape.length - shape.length;
+  const axes: number[] = [];
+  dy.shape.forEach((d, i) => {
+    if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i);
+  });
+  const summed = axes.length ? g.op("ReduceSum", [dy], { axes, keepdims: 1 }) : dy;
+  return g.op("Reshape", [summed], { shape: [...shape] });
+}
+
+const elementwise = (inputs: readonly Value[]): TypeOf[] => {
+  const [a, b] = inputs as [Value, Value];
+  if (a.dtype !== b.dtype) fail(`dtypes ${a.dtype} and ${b.dtype} differ`);
+  return [{ dtype: a.dtype, shape: broadcastShapes(a.shape, b.shape) }];
+};
+const unary = (inputs: readonly Value[]): TypeOf[] => {
+  const a = inputs[0]!;
+  if (!isFloat(a.dtype)) fail(`needs a float input, got ${a.dtype}`);
+  return [{ dtype: a.dtype, shape: [...a.shape] }];
+};
+const simple =
+  (opType: string, attrs?: (n: Node) => OnnxNode["attrs"]) =>
+  (node: Node, ctx: EmitContext): OnnxNode[] => [
+    {
+      opType,
+      inputs: node.inputs.map((v) => ctx.name(v)),
+      outputs: [ctx.name(node.outputs[0]!)],
+      attrs: attrs?.(node),
+    },
+  ];
+const scalar = (g: Graph, like: Value, x: number) => g.constant(x, [], like.dtype);
+const reducedShape = (shape: readonly number[], axes: number[], keep: boolean) =>
+  keep ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+const reduceAxes = (node: Node) =>
+  (node.attrs.axes as number[]).map((a) => normAxis(a, node.inputs[0]!.shape.length));
+const lastTwoSwapped = (g: Graph, v: Value) => {
+  const r = v.shape.length;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+  return g.op("Transpose", [v], { perm });
+};
+
+const reduceInfer = (inputs: readonly Value[], attrs: Attrs): TypeOf[] => {
+  const a = inputs[0]!;
+  const axes = (attrs.axes as number[]).map((x) => normAxis(x, a.shape.length));
+  return [{ dtype: a.dtype, shape: reducedShape(a.shape, axes, attrs.keepdims !== 0) }];
+};
+
+export type OpName =
+  | "Add"
+  | "Sub"
+  | "Mul"
+  | "Div"
+  | "Neg"
+  | "Exp"
+  | "Log"
+  | "Sqrt"
+  | "Sigmoid"
+  | "Tanh"
+  | "MatMul"
+  | "ReduceSum"
+  | "ReduceMean"
+  | "Softmax"
+  | "LogSoftmax"
+  | "Reshape"
+  | "Transpose"
+  | "Gather"
+  | "ScatterAddRows"
+  | "Slice"
+  | "Pad"
+  | "Concat"
+  | "Where"
+  | "Expand"
+  | "Cast";
+
+export const OPS: Record<OpName, OpDef> = {
+  Add: {
+    infer: elementwise,
+    grad: (g, n, [dy]) => [unbroadcast(g, dy!, n.inputs[0]!.shape), unbroadcast(g, dy!, n.inputs[1]!.shape)],
+    emit: simple("Add"),
+  },
+  Sub: {
+    infer: elementwise,
+    grad: (g, n, [dy]) => [
+      unbroadcast(g, dy!, n.inputs[0]!.shape),
+      unbroadcast(g, g.op("Neg", [dy!]), n.inputs[1]!.shape),
+    ],
+    emit: simple("Sub"),
+  },
+  Mul: {
+    infer: elementwise,
+    grad: (g, n, [dy]) => {
+      const [a, b] = n.inputs as [Value, Value];
+      return [unbroadcast(g, g.op("Mul", [dy!, b]), a.shape), unbroadcast(g, g.op("Mul", [dy!, a]), b.shape)];
+    },
+    emit: simple("Mul"),
+  },
+  Div: {
+    infer: elementwise,
+    grad: (g, n, [dy]) => {
+      const [a, b] = n.inputs as [Value, Value];
+      const y = n.outputs[0]!;
+      const da = g.op("Div", [dy!, b]);
+      const db = g.op("Neg", [g.op("Div", [g.op("Mul", [dy!, y]), b])]); // -dy·a/b² = -dy·y/b
+      return [unbroadcast(g, da, a.shape), unbroadcast(g, db, b.shape)];
+    },
+    emit: simple("Div"),
+  },
+  Neg: { infer: unary, grad: (g, _n, [dy]) => [g.op("Neg", [dy!])], emit: simple("Neg") },
+  Exp: { infer: unary, grad: (g, n, [dy]) => [g.op("Mul", [dy!, n.outputs[0]!])], emit: simple("Exp") },
+  Log: { infer: unary, grad: (g, n, [dy]) => [g.op("Div", [dy!, n.inputs[0]!])], emit: simple("Log") },
+  Sqrt: {
+    infer: unary,
+    grad: (g, n, [dy]) => {
+      const y = n.outputs[0]!;
+      return [g.op("Div", [g.op("Mul", [dy!, scalar(g, y, 0.5)]), y])];
+    },
+    emit: simple("Sqrt"),
+  },
+  Sigmoid: {
+    infer: unary,
+    grad: (g, n, [dy]) => {
+      const y = n.outputs[0]!;
+      return [g.op("Mul", [dy!, g.op("Mul", [y, g.op("Sub", [scalar(g, y, 1), y])])])];
+    },
+    emit: simple("Sigmoid"),
+  },
+  Tanh: {
+    infer: unary,
+    grad: (g, n, [dy]) => {
+      const y = n.outputs[0]!;
+      return [g.op("Mul", [dy!, g.op("Sub", [scalar(g, y, 1), g.op("Mul", [y, y])])])];
+    },
+    emit: simple("Tanh"),
+  },
+  MatMul: {
+    infer: (inputs) => {
+      const [a, b] = inputs as [Value, Value];
+      if (a.dtype !== b.dtype || !isFloat(a.dtype)) fail(`needs two float inputs of one dtype`);
+      if (a.shape.length < 2 || b.shape.length < 2) fail("needs rank >= 2 inputs");
+      const [m, k] = a.shape.slice(-2) as [number, number];
+      const [k2, n] = b.shape.slice(-2) as [number, number];
+      if (k !== k2) fail(`inner dimensions ${k} and ${k2} differ`);
+      const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      return [{ dtype: a.dtype, shape: [...batch, m, n] }];
+    },
+    grad: (g, n, [dy]) => {
+      const [a, b] = n.inputs as [Value, Value];
+      const da = g.op("MatMul", [dy!, lastTwoSwapped(g, b)]);
+      const db = g.op("MatMul", [lastTwoSwapped(g, a), dy!]);
+      return [unbroadcast(g, da, a.shape), unbroadcast(g, db, b.shape)];
+    },
+    emit: simple("MatMul"),
+  },
+  ReduceSum: {
+    infer: reduceInfer,
+    grad: (g, n, [dy]) => {
+      const x = n.inputs[0]!;
+      const kept = g.op("Reshape", [dy!], { shape: reducedShape(x.shape, reduceAxes(n), true) });
+      return [g.op("Expand", [kept], { shape: [...x.shape] })];
+    },
+    emit: (n, ctx) => [
+      {
+        opType: "ReduceSum",
+        inputs: [ctx.name(n.inputs[0]!), ctx.int64(reduceAxes(n))],
+        outputs: [ctx.name(n.outputs[0]!)],
+        attrs: { keepdims: n.attrs.keepdims === 0 ? 0 : 1 },
+      },
+    ],
+  },
+  ReduceMean: {
+    infer: reduceInfer,
+    grad: (g, n, [dy]) => {
+      const x = n.inputs[0]!;
+      const count = reduceAxes(n).reduce((acc, a) => acc * x.shape[a]!, 1);
+      const kept = g.op("Reshape", [g.op("Div", [dy!, scalar(g, dy!, count)])], {
+        shape: reducedShape(x.shape, reduceAxes(n), true),
+      });
+      return [g.op("Expand", [kept], { shape: [...x.shape] })];
+    },
+    // opset 17 takes ReduceMean's axes as an attribute (ReduceSum's as an input).
+    emit: simple("ReduceMean", (n) => ({ axes: reduceAxes(n), keepdims: n.attrs.keepdims === 0 ? 0 : 1 })),
+  },
+  Softmax: {
+    infer: unary,
+    grad: (g, n, [dy]) => {
+      const y = n.outputs[0]!;
+      const axis = (n.attrs.axis as number | undefined) ?? -1;
+      const s = g.op("ReduceSum", [g.op("Mul", [dy!, y])], { axes: [axis], keepdims: 1 });
+      return [g.op("Mul", [y, g.op("Sub", [dy!, s])])];
+    },
+    emit: simple("Softmax", (n) => ({ axis: (n.attrs.axis as number | undefined) ?? -1 })),
+  },
+  LogSoftmax: {
+    infer: unary,
+    grad: (g, n, [dy]) => {
+      const y = n.outputs[0]!;
+      const axis = (n.attrs.axis as number | undefined) ?? -1;
+      const s = g.op("ReduceSum", [dy!], { axes: [axis], keepdims: 1 });
+      return [g.op("Sub", [dy!, g.op("Mul", [g.op("Exp", [y]), s])])];
+    },
+    emit: simple("LogSoftmax", (n) => ({ axis: (n.attrs.axis as number | undefined) ?? -1 })),
+  },
+  Reshape: {
+    infer: (inputs, attrs) => {
+      const a = inputs[0]!;
+      const shape = attrs.shape as number[];
+      const count = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
+      if (count(shape) !== count(a.shape)) fail(`cannot reshape to [${shape.join(", ")}]`);
+      return [{ dtype: a.dtype, shape: [...shape] }];
+    },
+    grad: (g, n, [dy]) => [g.op("Reshape", [dy!], { shape: [...n.inputs[0]!.shape] })],
+    emit: (n, ctx) => [
+      {
+        opType: "Reshape",
+        inputs: [ctx.name(n.inputs[0]!), ctx.int64(n.attrs.shape as number[])],
+        outputs: [ctx.name(n.outputs[0]!)],
+      },
+    ],
+  },
+  Transpose: {
+    infer: (inputs, attrs) => {
+      const a = inputs[0]!;
+      const perm = attrs.perm as number[];
+      if (perm.length !== a.shape.length || [...perm].sort().some((p, i) => p !== i))
+        fail(`bad perm [${perm.join(", ")}]`);
+      return [{ dtype: a.dtype, shape: perm.map((p) => a.shape[p]!) }];
+    },
+    grad: (g, n, [dy]) => {
+      const perm = n.attrs.perm as number[];
+      const inv = perm.map((_, i) => perm.indexOf(i));
+      return [g.op("Transpose", [dy!], { perm: inv })];
+    },
+    emit: simple("Transpose", (n) => ({ perm: n.attrs.perm as number[] })),
+  },
+  /** Rows of `data` picked by int64 `indices` (axis 0): embedding lookup. */
+  Gather: {
+    infer: (inputs) => {
+      const [data, idx] = inputs as [Value, Value];
+      if (idx.dtype !== "int64") fail("indices must be int64");
+      return [{ dtype: data.dtype, shape: [...idx.shape, ...data.shape.slice(1)] }];
+    },
+    grad: (g, n, [dy]) => [
+      g.op("ScatterAddRows", [dy!, n.inputs[1]!], { rows: n.inputs[0]!.shape[0]! }),
+      undefined,
+    ],
+    emit: simple("Gather", () => ({ axis: 0 })),
+  },
+  /** Gather's gradient: a zero [rows, ...] tensor with `updates` added at the rows `indices` name. */
+  ScatterAddRows: {
+    infer: (inputs, attrs) => {
+      const [upd, idx] = inputs as [Value, Value];
+      return [{ dtype: upd.dtype, shape: [attrs.rows as number, ...upd.shape.slice(idx.shape.length)] }];
+    },
+    emit: (n, ctx): OnnxNode[] => {
+      const out = n.outputs[0]!;
+      const zeros = ctx.fresh("zeros");
+      const idx = ctx.fresh("idx");
+      return [
+        {
+          opType: "ConstantOfShape",
+          inputs: [ctx.int64(out.shape)],
+          outputs: [zeros],
+          attrs: { value: { tensorDType: out.dtype, value: 0 } },
+        },
+        { opType: "Unsqueeze", inputs: [ctx.name(n.inputs[1]!), ctx.int64([-1])], outputs: [idx] },
+        {
+          opType: "ScatterND",
+          inputs: [zeros, idx, ctx.name(n.inputs[0]!)],
+          outputs: [ctx.name(out)],
+          attrs: { reduction: "add" },
+        },
+      ];
+    },
+  },
+  /** Static slice along `axes` from `starts` to `ends` (half-open, step 1). */
+  Slice: {
+    infer: (inputs, attrs) => {
+      const a = inputs[0]!;
+      const shape = [...a.shape];
+      (attrs.axes as number[]).forEach((ax, i) => {
+        const axis = normAxis(ax, a.shape.length);
+        const s = (attrs.starts as number[])[i]!;
+        const e = (attrs.ends as number[])[i]!;
+        if (s < 0 || e > a.shape[axis]! || s >= e) fail(`slice [${s}, ${e}) out of range on axis ${axis}`);
+        shape[axis] = e - s;
+      });
+      return [{ dtype: a.dtype, shape }];
+    },
+    grad: (g, n, [dy]) => {
+      const x = n.inputs[0]!;
+      const r = x.shape.length;
+      const pads = new Array<number>(2 * r).fill(0);
+      (n.attrs.axes as number[]).forEach((ax, i) => {
+        const axis = normAxis(ax, r);
+        pads[axis] = (n.attrs.starts as number[])[i]!;
+        pads[axis + r] = x.shape[axis]! - (n.attrs.ends as number[])[i]!;
+      });
+      return [g.op("Pad", [dy!], { pads })];
+    },
+    emit: (n, ctx) => [
+      {
+        opType: "Slice",
+        inputs: [
+          ctx.name(n.inputs[0]!),
+          ctx.int64(n.attrs.starts as number[]),
+          ctx.int64(n.attrs.ends as number[]),
+          ctx.int64(n.attrs.axes as number[]),
+        ],
+        outputs: [ctx.name(n.outputs[0]!)],
+      },
+    ],
+  },
+  /** Zero padding: `pads` = [begin of each axis..., end of each axis...] (ONNX's order). */
+  Pad: {
+    infer: (inputs, attrs) => {
+      const a = inputs[0]!;
+      const pads = attrs.pads as number[];
+      const r = a.shape.length;
+      if (pads.length !== 2 * r || pads.some((p) => p < 0)) fail(`pads must be 2×rank non-negative numbers`);
+      return [{ dtype: a.dtype, shape: a.shape.map((d, i) => d + pads[i]! + pads[i + r]!) }];
+    },
+    grad: (g, n, [dy]) => {
+      const x = n.inputs[0]!;
+      const pads = n.attrs.pads as number[];
+      const axes = x.shape.map((_, i) => i);
+      return [
+        g.op("Slice", [dy!], {
+          axes,
+          starts: axes.map((i) => pads[i]!),
+          ends: axes.map((i) => pads[i]! + x.shape[i]!),
+        }),
+      ];
+    },
+    emit: (n, ctx) => [
+      {
+        opType: "Pad",
+        inputs: [ctx.name(n.inputs[0]!), ctx.int64(n.attrs.pads as number[])],
+        outputs: [ctx.name(n.outputs[0]!)],
+      },
+    ],
+  },
+  Concat: {
+    infer: (inputs, attrs) => {
+      const a = inputs[0]!;
+      const axis = normAxis(attrs.axis as number, a.shape.length);
+      const shape = [...a.shape];
+      shape[axis] = 0;
+      for (const v of inputs) {
+        if (v.dtype !== a.dtype || v.shape.length !== a.shape.length) fail("inputs differ in dtype or rank");
+        v.shape.forEach((d, i) => i !== axis && d !== a.shape[i] && fail(`dimension ${i} differs`));
+        shape[axis]! += v.shape[axis]!;
+      }
+      return [{ dtype: a.dtype, shape }];
+    },
+    grad: (g, n, [dy]) => {
+      const axis = normAxis(n.attrs.axis as number, dy!.shape.length);
+      let at = 0;
+      return n.inputs.map((v) => {
+        const s = at;
+        at += v.shape[axis]!;
+        return g.op("Slice", [dy!], { axes: [axis], starts: [s], ends: [at] });
+      });
+    },
+    emit: simple("Concat", (n) => ({ axis: n.attrs.axis as number })),
+  },
+  /** cond ? a : b, broadcasting. */
+  Where: {
+    infer: (inputs) => {
+      const [c, a, b] = inputs as [Value, Value, Value];
+      if (c.dtype !== "bool") fail("condition must be bool");
+      if (a.dtype !== b.dtype) fail(`dtypes ${a.dtype} and ${b.dtype} differ`);
+      return [{ dtype: a.dtype, shape: broadcastShapes(c.shape, broadcastShapes(a.shape, b.shape)) }];
+    },
+    grad: (g, n, [dy]) => {
+      const [c, a, b] = n.inputs as [Value, Value, Value];
+      const zero = scalar(g, dy!, 0);
+      return [
+        undefined,
+        unbroadcast(g, g.op("Where", [c, dy!, zero]), a.shape),
+        unbroadcast(g, g.op("Where", [c, zero, dy!]), b.shape),
+      ];
+    },
+    emit: simple("Where"),
+  },
+  Expand: {
+    infer: (inputs, attrs) => {
+      const a = inputs[0]!;
+      return [{ dtype: a.dtype, shape: broadcastShapes(a.shape, attrs.shape as number[]) }];
+    },
+    grad: (g, n, [dy]) => [unbroadcast(g, dy!, n.inputs[0]!.shape)],
+    emit: (n, ctx) => [
+      {
+        opType: "Expand",
+        inputs: [ctx.name(n.inputs[0]!), ctx.int64(n.attrs.shape as number[])],
+        outputs: [ctx.name(n.outputs[0]!)],
+      },
+    ],
+  },
+  Cast: {
+    infer: (inputs, attrs) => [{ dtype: attrs.to as GDType, shape: [...inputs[0]!.shape] }],
+    grad: (g, n, [dy]) => {
+      const from = n.inputs[0]!.dtype;
+      return [isFloat(from) ? g.op("Cast", [dy!], { to: from }) : undefined];
+    },
+    emit: simple("Cast", (n) => ({ to: ONNX_DTYPE[n.attrs.to as GDType] })),
+  },
+};
+
+/** ONNX TensorProto.DataType codes. */
+export const ONNX_DTYPE: Record<GDType, number> = { float32: 1, int64: 7, bool: 9, float64: 11 };

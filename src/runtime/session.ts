@@ -1,0 +1,104 @@
+import { availableParallelism } from "node:os";
+import ort from "onnxruntime-node";
+import { DeepenError } from "../errors.js";
+import type { GDType } from "../graph/graph.js";
+import type { OnnxModel } from "../graph/toOnnx.js";
+
+export type Device = "cpu" | "cuda" | "webgpu";
+export const DEVICES: readonly Device[] = ["cpu", "cuda", "webgpu"];
+
+export type HostData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
+export interface HostTensor {
+  dtype: GDType;
+  shape: readonly number[];
+  data: HostData;
+}
+
+const ORT_TYPE: Record<GDType, "float32" | "float64" | "int64" | "bool"> = {
+  float32: "float32",
+  float64: "float64",
+  int64: "int64",
+  bool: "bool",
+};
+
+export interface SessionOptions {
+  device?: Device;
+  /** Intra-op threads; default: every core. */
+  threads?: number;
+  /** Graph optimisation; "all" by default. Float64 graphs (reference checks) want "basic": the fused
+   * kernels "extended" introduces (QuickGelu, …) exist for float32 only. */
+  optimization?: "all" | "extended" | "basic" | "disabled";
+}
+
+/** Checks that onnxruntime-node can run on `device`, with an error that says how to get it otherwise. */
+export function checkDevice(device: Device): void {
+  const backends = ort.listSupportedBackends().map((b) => b.name);
+  if (device === "cpu" || backends.includes(device)) return;
+  const how =
+    device === "cuda"
+      ? "this install of onnxruntime-node has no CUDA provider (the project's .npmrc skips its download); " +
+        "on a CUDA machine remove onnxruntime-node-install=skip from .npmrc and run npm ci"
+      : "this build of onnxruntime-node has no WebGPU provider";
+  throw new DeepenError(`--device ${device}: ${how} (available: ${backends.join(", ")})`);
+}
+
+/** A compiled graph: an onnxruntime session and the names it takes and gives. */
+export class CompiledGraph {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputs: readonly string[],
+    readonly outputs: readonly string[],
+  ) {}
+
+  static async create(model: OnnxModel, opts: SessionOptions = {}): Promise<CompiledGraph> {
+    const device = opts.device ?? "cpu";
+    checkDevice(device);
+    const session = await ort.InferenceSession.create(model.bytes, {
+      executionProviders: [device],
+      graphOptimizationLevel: opts.optimization ?? "all",
+      intraOpNumThreads: opts.threads ?? availableParallelism(),
+      interOpNumThreads: 1,
+    });
+    return new CompiledGraph(session, model.inputs, model.outputs);
+  }
+
+  async run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.inputs) {
+      const t = feeds[name];
+      if (!t) throw new DeepenError(`graph input ${name} was not fed`);
+      ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
+    }
+    const res = await this.session.run(ortFeeds);
+    const out: Record<string, HostTensor> = {};
+    for (const name of this.outputs) {
+      const t = res[name]!;
+      out[name] = { dtype: t.type as GDType, shape: [...t.dims], data: t.data as HostData };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Compiled graphs keyed by what shaped them (batch, sequence length, …): each is built once. */
+export class GraphCache {
+  private readonly entries = new Map<string, Promise<CompiledGraph>>();
+  constructor(private readonly opts: SessionOptions = {}) {}
+
+  get(key: string, build: () => OnnxModel): Promise<CompiledGraph> {
+    let p = this.entries.get(key);
+    if (!p) {
+      p = CompiledGraph.create(build(), this.opts);
+      this.entries.set(key, p);
+    }
+    return p;
+  }
+
+  async release(): Promise<void> {
+    for (const p of this.entries.values()) await (await p).release();
+    this.entries.clear();
+  }
+}
