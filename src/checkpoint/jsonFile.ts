@@ -23,7 +23,8 @@ export async function readJsonObject(
   try {
     value = JSON.parse(await readFile(file, "utf8"));
   } catch (e) {
-    throw new CheckpointError(file, `not valid JSON (${(e as Error).message})`);
+    // JSON.parse quotes the offending text, newlines and all: keep the message on one line.
+    throw new CheckpointError(file, `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new CheckpointError(file, "not a JSON object");

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { VERSION } from "../version.js";
+import { registerEval } from "./eval.js";
 import { registerExample } from "./example.js";
+import { registerGenerate } from "./generate.js";
 import { registerInspect } from "./inspect.js";
 import { registerUpscale } from "./upscale.js";
 
@@ -13,6 +15,8 @@ const program = new Command()
 
 registerUpscale(program);
 registerInspect(program);
+registerEval(program);
+registerGenerate(program);
 registerExample(program);
 
 await program.parseAsync(process.argv);

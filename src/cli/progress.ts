@@ -5,47 +5,53 @@ export interface Progress {
   stop(): void;
 }
 
-const MB = 1e6;
+export interface ProgressOptions {
+  /** Unit shown after the counts ("MB", "tokens"). */
+  unit: string;
+  /** Raw counts are divided by this for display (1e6 for bytes shown as MB). */
+  divisor?: number;
+  quiet?: boolean;
+}
 
 /**
- * Byte progress on stderr: a bar with rate and ETA on a TTY, a plain line per 10 % otherwise
- * (logs and CI stay readable). Silent when `quiet`.
+ * Progress on stderr: a bar with rate and ETA on a TTY, a plain line per 10 % otherwise (logs and
+ * CI stay readable, and jobs that finish within a second print nothing). Silent when `quiet`.
  */
-export function byteProgress(label: string, total: number, quiet = false): Progress {
-  if (quiet || total <= 0) return { update() {}, stop() {} };
+export function progress(label: string, total: number, opts: ProgressOptions): Progress {
+  if (opts.quiet || total <= 0) return { update() {}, stop() {} };
+  const div = opts.divisor ?? 1;
+  const fmt = (n: number) => (n / div).toFixed(0);
   const start = Date.now();
+  const rate = (done: number) => fmt(done / Math.max((Date.now() - start) / 1000, 1e-3));
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
-        format: `${label} [{bar}] {percentage}% | {done}/{all} MB | {rate} MB/s | ETA {eta_formatted}`,
+        format: `${label} [{bar}] {percentage}% | {done}/{all} ${opts.unit} | {rate} ${opts.unit}/s | ETA {eta_formatted}`,
         stream: process.stderr,
         hideCursor: true,
         etaBuffer: 50,
       },
       cliProgress.Presets.shades_classic,
     );
-    const fmt = (b: number) => (b / MB).toFixed(0);
     bar.start(total, 0, { done: "0", all: fmt(total), rate: "0" });
     return {
-      update(done) {
-        const s = (Date.now() - start) / 1000;
-        bar.update(done, { done: fmt(done), rate: s > 0 ? (done / MB / s).toFixed(0) : "0" });
-      },
+      update: (done) => bar.update(done, { done: fmt(done), rate: rate(done) }),
       stop: () => bar.stop(),
     };
   }
-  // Plain lines: one per 10 % step, and none for jobs that finish within a second.
   let printed = 0;
   return {
     update(done) {
       const tenth = Math.floor((done * 10) / total);
-      const s = (Date.now() - start) / 1000;
-      if (tenth <= printed || s < 1) return;
+      if (tenth <= printed || Date.now() - start < 1000) return;
       printed = tenth;
       process.stderr.write(
-        `${label}: ${tenth * 10}% (${(done / MB).toFixed(0)} of ${(total / MB).toFixed(0)} MB, ${(done / MB / s).toFixed(0)} MB/s)\n`,
+        `${label}: ${tenth * 10}% (${fmt(done)} of ${fmt(total)} ${opts.unit}, ${rate(done)} ${opts.unit}/s)\n`,
       );
     },
     stop() {},
   };
 }
+
+export const byteProgress = (label: string, total: number, quiet = false): Progress =>
+  progress(label, total, { unit: "MB", divisor: 1e6, quiet });

@@ -125,7 +125,9 @@ export type OpName =
   | "Concat"
   | "Where"
   | "Expand"
-  | "Cast";
+  | "Cast"
+  | "GatherLast"
+  | "ScatterAddLast";
 
 export const OPS: Record<OpName, OpDef> = {
   Add: {
@@ -450,6 +452,47 @@ export const OPS: Record<OpName, OpDef> = {
         outputs: [ctx.name(n.outputs[0]!)],
       },
     ],
+  },
+  /** out[..., j] = data[..., idx[..., j]] along the last axis (ONNX GatherElements): picks target log-probs. */
+  GatherLast: {
+    infer: (inputs) => {
+      const [data, idx] = inputs as [Value, Value];
+      if (idx.dtype !== "int64") fail("indices must be int64");
+      if (idx.shape.length !== data.shape.length) fail("indices must have the data's rank");
+      return [{ dtype: data.dtype, shape: [...idx.shape] }];
+    },
+    grad: (g, n, [dy]) => [
+      g.op("ScatterAddLast", [dy!, n.inputs[1]!], {
+        size: n.inputs[0]!.shape[n.inputs[0]!.shape.length - 1]!,
+      }),
+      undefined,
+    ],
+    emit: simple("GatherElements", (n) => ({ axis: n.inputs[0]!.shape.length - 1 })),
+  },
+  /** GatherLast's gradient: zeros with the last axis of length `size`, updates added at idx. */
+  ScatterAddLast: {
+    infer: (inputs, attrs) => {
+      const upd = inputs[0]!;
+      return [{ dtype: upd.dtype, shape: [...upd.shape.slice(0, -1), attrs.size as number] }];
+    },
+    emit: (n, ctx): OnnxNode[] => {
+      const out = n.outputs[0]!;
+      const zeros = ctx.fresh("zeros");
+      return [
+        {
+          opType: "ConstantOfShape",
+          inputs: [ctx.int64(out.shape)],
+          outputs: [zeros],
+          attrs: { value: { tensorDType: out.dtype, value: 0 } },
+        },
+        {
+          opType: "ScatterElements",
+          inputs: [zeros, ctx.name(n.inputs[1]!), ctx.name(n.inputs[0]!)],
+          outputs: [ctx.name(out)],
+          attrs: { axis: out.shape.length - 1, reduction: "add" },
+        },
+      ];
+    },
   },
   Cast: {
     infer: (inputs, attrs) => [{ dtype: attrs.to as GDType, shape: [...inputs[0]!.shape] }],

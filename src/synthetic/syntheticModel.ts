@@ -8,6 +8,7 @@ import { numel } from "../checkpoint/safetensorsHeader.js";
 import { CHUNK_BYTES, type OutputTensor } from "../checkpoint/tensorStream.js";
 import { shardName, writeShards } from "../checkpoint/writeShards.js";
 import { byteTokenizerFiles } from "./byteTokenizer.js";
+import { mulberry32 } from "../random.js";
 
 export const TINY_DIMS: Dims = {
   hidden: 64,
@@ -34,18 +35,6 @@ export interface SyntheticOptions {
   layout?: "sharded" | "single";
   /** Extra config.json fields, merged over the generated ones. */
   config?: Record<string, unknown>;
-}
-
-/** mulberry32: a small, fast, seedable PRNG; fixtures need reproducibility, not quality. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hash(s: string): number {
@@ -80,7 +69,7 @@ function syntheticTensor(
     shape,
     byteLength: count * size,
     async write(sink) {
-      const rand = rng(seed ^ hash(name));
+      const rand = mulberry32(seed ^ hash(name));
       const per = CHUNK_BYTES / size;
       for (let done = 0; done < count; done += per) {
         const n = Math.min(per, count - done);

@@ -63,6 +63,11 @@ const cases: Record<string, GradCase> = {
     fixed: { c: { dtype: "bool", shape: [2, 3], data: Uint8Array.from([1, 0, 1, 0, 0, 1]) } },
     build: (g, x) => g.op("Where", [x.c!, x.a!, x.b!]),
   },
+  "GatherLast (target log-probs, repeated targets)": {
+    inputs: { a: { shape: [2, 3, 5] } },
+    fixed: { t: { dtype: "int64", shape: [2, 3, 1], data: BigInt64Array.from([4n, 0n, 4n, 2n, 2n, 1n]) } },
+    build: (g, x) => g.op("GatherLast", [x.a!, x.t!]),
+  },
   Expand: { inputs: { a: { shape: [3, 1] } }, build: (g, x) => g.op("Expand", [x.a!], { shape: [2, 3, 4] }) },
 };
 

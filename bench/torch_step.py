@@ -1,0 +1,70 @@
+# The same Llama forward and AdamW step as bench/engine.ts, in PyTorch eager, for a side-by-side
+# ratio. Written plainly from the architecture's definition; weights are random (speed only).
+import json, math, sys, time
+import torch
+
+cfg = json.loads(sys.argv[1])
+d = cfg["dims"]
+torch.set_num_threads(cfg["threads"])
+torch.manual_seed(0)
+H, I, nh, nkv, hd, V, L = d["hidden"], d["intermediate"], d["heads"], d["kvHeads"], d["headDim"], d["vocab"], cfg["layers"]
+B, T = cfg["batch"], cfg["seq"]
+
+def p(*shape):
+    return torch.nn.Parameter(torch.randn(*shape) * 0.02)
+
+params = {"embed": p(V, H), "norm": torch.nn.Parameter(torch.ones(H)), "head": p(V, H)}
+for l in range(L):
+    params.update({f"{l}.q": p(nh * hd, H), f"{l}.k": p(nkv * hd, H), f"{l}.v": p(nkv * hd, H), f"{l}.o": p(H, nh * hd),
+                   f"{l}.gate": p(I, H), f"{l}.up": p(I, H), f"{l}.down": p(H, I),
+                   f"{l}.n1": torch.nn.Parameter(torch.ones(H)), f"{l}.n2": torch.nn.Parameter(torch.ones(H))})
+
+inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
+ang = torch.arange(T).float()[:, None] * inv[None, :]
+cos, sin = torch.cat([ang.cos(), ang.cos()], -1), torch.cat([ang.sin(), ang.sin()], -1)
+mask = torch.full((T, T), float("-inf")).triu(1)
+
+def rms(x, w):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w
+
+def rope(x):
+    x1, x2 = x[..., : hd // 2], x[..., hd // 2 :]
+    return x * cos + torch.cat([-x2, x1], -1) * sin
+
+def loss_fn(tokens):
+    x = params["embed"][tokens]
+    for l in range(L):
+        h = rms(x, params[f"{l}.n1"])
+        q = (h @ params[f"{l}.q"].T).view(B, T, nh, hd).transpose(1, 2)
+        k = (h @ params[f"{l}.k"].T).view(B, T, nkv, hd).transpose(1, 2)
+        v = (h @ params[f"{l}.v"].T).view(B, T, nkv, hd).transpose(1, 2)
+        q, k = rope(q), rope(k)
+        k = k.repeat_interleave(nh // nkv, dim=1)
+        v = v.repeat_interleave(nh // nkv, dim=1)
+        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1) @ v
+        x = x + a.transpose(1, 2).reshape(B, T, nh * hd) @ params[f"{l}.o"].T
+        h = rms(x, params[f"{l}.n2"])
+        x = x + (torch.nn.functional.silu(h @ params[f"{l}.gate"].T) * (h @ params[f"{l}.up"].T)) @ params[f"{l}.down"].T
+    logits = rms(x, params["norm"]) @ params["head"].T
+    return torch.nn.functional.cross_entropy(logits.view(-1, V), tokens.view(-1))
+
+tokens = torch.randint(0, V, (B, T))
+opt = torch.optim.AdamW(params.values(), lr=1e-4)
+
+def timed(fn, n):
+    fn()
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
+    return sorted(ts)[len(ts) // 2]
+
+def fwd():
+    with torch.no_grad():
+        loss_fn(tokens)
+
+def step():
+    opt.zero_grad()
+    loss_fn(tokens).backward()
+    opt.step()
+
+print(json.dumps({"forward": timed(fwd, cfg["steps"]), "train": timed(step, cfg["steps"]), "version": torch.__version__}))

@@ -1,0 +1,16 @@
+import { UsageError } from "../errors.js";
+import { type Device, DEVICES } from "../runtime/session.js";
+
+export function parseDevice(value: string): Device {
+  if (!(DEVICES as readonly string[]).includes(value)) {
+    throw new UsageError(`--device ${value}: expected one of ${DEVICES.join(", ")}`);
+  }
+  return value as Device;
+}
+
+export function parseNumber(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n))
+    throw new UsageError(`${option} ${value}: expected a number`);
+  return n;
+}

@@ -1,0 +1,56 @@
+import type { Command } from "commander";
+import { UsageError } from "../errors.js";
+import { perplexityOfText } from "../eval/perplexityOfText.js";
+import { parseDevice } from "./deviceOption.js";
+import { parseCount } from "./parseOptions.js";
+import { progress, type Progress } from "./progress.js";
+import { runCommand } from "./run.js";
+
+interface Flags {
+  perplexity?: string;
+  context?: string;
+  stride?: string;
+  batch: string;
+  device: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command("eval")
+    .description("evaluate a model: --perplexity FILE scores a text with a sliding window")
+    .argument("<model>", "model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .option("--perplexity <file>", "text file to score (tokenized as the model's tokenizer does)")
+    .option("--context <n>", "window length in tokens (default: the model's context, at most 4096)")
+    .option("--stride <s>", "tokens the window advances by (default: context / 2)")
+    .option("--batch <b>", "windows per run", "1")
+    .option("--device <name>", "cpu, cuda or webgpu", "cpu")
+    .option("--json", 'print {"tokens", "nll", "perplexity"} as JSON')
+    .option("--verbose", "print stack traces on errors")
+    .action(async (model: string, f: Flags) => {
+      await runCommand(!!f.verbose, async () => {
+        if (!f.perplexity) throw new UsageError("say what to evaluate: --perplexity FILE");
+        let bar: Progress | undefined;
+        const r = await perplexityOfText(model, f.perplexity, {
+          context: f.context === undefined ? undefined : parseCount(f.context, "--context"),
+          stride: f.stride === undefined ? undefined : parseCount(f.stride, "--stride"),
+          batch: parseCount(f.batch, "--batch"),
+          device: parseDevice(f.device),
+          onProgress: (done, total) => {
+            bar ??= progress("scoring", total, { unit: "tokens", quiet: !!f.json });
+            bar.update(done);
+          },
+        });
+        bar?.stop();
+        if (f.json)
+          process.stdout.write(
+            JSON.stringify({ tokens: r.tokens, nll: r.nll, perplexity: r.perplexity }) + "\n",
+          );
+        else
+          process.stdout.write(
+            `tokens ${r.tokens}, mean NLL ${r.nll.toFixed(4)}, perplexity ${r.perplexity.toFixed(3)}\n`,
+          );
+      });
+    });
+}

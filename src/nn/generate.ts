@@ -1,0 +1,75 @@
+import { UsageError } from "../errors.js";
+import type { DecoderModel } from "./decoderModel.js";
+import { mulberry32 } from "../random.js";
+
+export interface GenerateOptions {
+  maxTokens: number;
+  /** 0: greedy (argmax). */
+  temperature?: number;
+  /** Nucleus sampling: sample from the smallest set of tokens whose probability reaches top_p. */
+  topP?: number;
+  seed?: number;
+  /** Generation stops after any of these tokens (the model's EOS). */
+  stopIds?: readonly number[];
+  /** Called with each new token as it is chosen. */
+  onToken?: (id: number) => void;
+}
+
+export function argmax(logits: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  return best;
+}
+
+/** Picks the next token from logits: argmax at temperature 0, else a temperature/top-p sample. */
+export function sampleToken(
+  logits: Float32Array,
+  temperature: number,
+  topP: number,
+  random: () => number,
+): number {
+  if (temperature <= 0) return argmax(logits);
+  let max = -Infinity;
+  for (const l of logits) max = Math.max(max, l);
+  const probs = Float64Array.from(logits, (l) => Math.exp((l - max) / temperature));
+  const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!);
+  const sum = probs.reduce((a, b) => a + b, 0);
+  let kept = 0;
+  let mass = 0;
+  while (kept < order.length && mass < topP * sum) mass += probs[order[kept++]!]!;
+  let r = random() * mass;
+  for (let i = 0; i < kept; i++) {
+    r -= probs[order[i]!]!;
+    if (r <= 0) return order[i]!;
+  }
+  return order[kept - 1]!;
+}
+
+/** Continues `prompt` with up to maxTokens tokens, using the KV cache; returns the new tokens. */
+export async function generate(
+  model: DecoderModel,
+  prompt: number[],
+  opts: GenerateOptions,
+): Promise<number[]> {
+  const temperature = opts.temperature ?? 0;
+  const topP = opts.topP ?? 1;
+  if (!(temperature >= 0)) throw new UsageError(`--temperature ${temperature}: must be >= 0`);
+  if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p ${topP}: must be in (0, 1]`);
+  if (prompt.length === 0) throw new UsageError("the prompt is empty after tokenization");
+  const limit = model.decoder.config.max_position_embeddings ?? Infinity;
+  const maxLength = Math.min(prompt.length + opts.maxTokens, limit);
+  if (prompt.length >= maxLength)
+    throw new UsageError(`the prompt (${prompt.length} tokens) fills the model's context (${limit})`);
+  const random = mulberry32(opts.seed ?? 0);
+  const session = model.decoding(maxLength);
+  let logits = await session.prefill(prompt);
+  const out: number[] = [];
+  while (prompt.length + out.length < maxLength) {
+    const next = sampleToken(logits, temperature, topP, random);
+    out.push(next);
+    opts.onToken?.(next);
+    if (opts.stopIds?.includes(next) || prompt.length + out.length >= maxLength) break;
+    logits = await session.step(next);
+  }
+  return out;
+}

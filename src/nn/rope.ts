@@ -1,0 +1,91 @@
+// Rotary position embeddings in the Hugging Face rotate-half layout: cos/sin tables [T, head_dim]
+// whose two halves repeat the same frequencies, with the rope_scaling types transformers applies.
+import type { DecoderConfig, RopeScaling } from "./decoderConfig.js";
+
+/** Inverse frequencies for head_dim, base theta, after `llama3` rescaling where asked. */
+export function inverseFrequencies(
+  headDim: number,
+  theta: number,
+  scaling?: RopeScaling | null,
+): Float64Array {
+  const half = headDim / 2;
+  const inv = Float64Array.from({ length: half }, (_, i) => 1 / theta ** ((2 * i) / headDim));
+  const kind = scaling?.rope_type ?? scaling?.type;
+  if (kind === "llama3") {
+    const factor = scaling!.factor ?? 8;
+    const low = scaling!.low_freq_factor ?? 1;
+    const high = scaling!.high_freq_factor ?? 4;
+    const oldCtx = scaling!.original_max_position_embeddings ?? 8192;
+    const lowWavelen = oldCtx / low;
+    const highWavelen = oldCtx / high;
+    for (let i = 0; i < half; i++) {
+      const wavelen = (2 * Math.PI) / inv[i]!;
+      if (wavelen > lowWavelen) inv[i] = inv[i]! / factor;
+      else if (wavelen >= highWavelen) {
+        const smooth = (oldCtx / wavelen - low) / (high - low);
+        inv[i] = (1 - smooth) * (inv[i]! / factor) + smooth * inv[i]!;
+      }
+    }
+  }
+  return inv;
+}
+
+/**
+ * cos and sin for positions [start, start + T): Float32Array [T, head_dim]. `seqLen` is the total
+ * length the model sees, which `dynamic` (NTK) scaling depends on.
+ */
+export function ropeTables(
+  config: DecoderConfig,
+  headDim: number,
+  start: number,
+  T: number,
+  opts: { local?: boolean; seqLen?: number } = {},
+): { cos: Float32Array; sin: Float32Array } {
+  let theta = opts.local ? (config.rope_local_base_freq ?? 10000) : (config.rope_theta ?? 10000);
+  const scaling = opts.local ? null : config.rope_scaling;
+  const kind = scaling?.rope_type ?? scaling?.type;
+  let posScale = 1;
+  if (kind === "linear") posScale = 1 / (scaling!.factor ?? 1);
+  if (kind === "dynamic") {
+    const maxPos = config.max_position_embeddings ?? 2048;
+    const seqLen = Math.max(opts.seqLen ?? start + T, maxPos);
+    const factor = scaling!.factor ?? 1;
+    theta *= ((factor * seqLen) / maxPos - (factor - 1)) ** (headDim / (headDim - 2));
+  }
+  const inv = inverseFrequencies(headDim, theta, kind === "llama3" ? scaling : null);
+  const half = headDim / 2;
+  const cos = new Float32Array(T * headDim);
+  const sin = new Float32Array(T * headDim);
+  for (let t = 0; t < T; t++) {
+    const pos = (start + t) * posScale;
+    for (let i = 0; i < half; i++) {
+      const a = pos * inv[i]!;
+      cos[t * headDim + i] = cos[t * headDim + i + half] = Math.cos(a);
+      sin[t * headDim + i] = sin[t * headDim + i + half] = Math.sin(a);
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * Additive attention mask [T, S] for queries at positions [start, start + T) over keys at the
+ * positions `keyPos` (−1 marks an empty cache slot): 0 where allowed, a large negative elsewhere.
+ */
+export function attentionMask(
+  start: number,
+  T: number,
+  keyPos: readonly number[],
+  window?: number,
+): Float32Array {
+  const S = keyPos.length;
+  const m = new Float32Array(T * S);
+  for (let t = 0; t < T; t++) {
+    const q = start + t;
+    for (let s = 0; s < S; s++) {
+      const k = keyPos[s]!;
+      const ok = k >= 0 && k <= q && (window === undefined || q - k < window);
+      m[t * S + s] = ok ? 0 : -1e9;
+    }
+  }
+  return m;
+}

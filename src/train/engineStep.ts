@@ -1,0 +1,179 @@
+import type { OnnxModel } from "../graph/toOnnx.js";
+import { auxFeeds, causalPositions } from "../nn/auxInputs.js";
+import type { ResolvedDecoder } from "../nn/decoderConfig.js";
+import { CompiledGraph, type HostTensor, type SessionOptions } from "../runtime/session.js";
+import {
+  accumulateGraph,
+  ADAMW_DEFAULTS,
+  type AdamWSettings,
+  fusedStepGraph,
+  STEP,
+  updateGraph,
+} from "./stepGraphs.js";
+
+export interface Batch {
+  /** [B][T] input tokens. */
+  tokens: number[][];
+  /** [B][T] next tokens. */
+  targets: number[][];
+  /** [B][T] 1 where the target counts (default: all). */
+  weights?: number[][];
+}
+
+export interface StepResult {
+  loss: number;
+  gradNorm: number;
+}
+
+export interface EngineStepOptions extends SessionOptions {
+  /** Parameters that train (default: all). */
+  trainable?: readonly string[];
+  adamw?: Partial<AdamWSettings>;
+  decay?: (name: string) => boolean;
+  /** Micro-batches per optimizer step: 1 runs the fused graph, more run accumulate + update. */
+  microBatches?: number;
+}
+
+const i64 = (rows: number[][]) => BigInt64Array.from(rows.flat().map((t) => BigInt(t)));
+const f32 = (v: number): HostTensor => ({ dtype: "float32", shape: [], data: Float32Array.of(v) });
+
+/**
+ * AdamW training of a decoder on the engine, for batches of shape [B, T]: owns the parameters and
+ * moments between steps (updated ones replace the old after every step).
+ */
+export class EngineStep {
+  private readonly m = new Map<string, HostTensor>();
+  private readonly v = new Map<string, HostTensor>();
+  private t = 0;
+  readonly trainable: readonly string[];
+
+  private constructor(
+    readonly decoder: ResolvedDecoder,
+    readonly params: Map<string, HostTensor>,
+    private readonly B: number,
+    private readonly T: number,
+    private readonly graphs: { fused?: CompiledGraph; accumulate?: CompiledGraph; update?: CompiledGraph },
+    trainable: readonly string[],
+    private readonly settings: AdamWSettings,
+  ) {
+    this.trainable = trainable;
+    for (const name of trainable) {
+      const p = params.get(name)!;
+      this.m.set(name, { dtype: "float32", shape: p.shape, data: new Float32Array(p.data.length) });
+      this.v.set(name, { dtype: "float32", shape: p.shape, data: new Float32Array(p.data.length) });
+    }
+  }
+
+  static async create(
+    decoder: ResolvedDecoder,
+    params: Map<string, HostTensor>,
+    B: number,
+    T: number,
+    opts: EngineStepOptions = {},
+  ): Promise<EngineStep> {
+    const shapes = new Map([...params].map(([k, v]) => [k, v.shape]));
+    const trainable = opts.trainable ?? [...params.keys()];
+    const graphOpts = { trainable, adamw: opts.adamw, decay: opts.decay };
+    const compile = (m: OnnxModel) => CompiledGraph.create(m, opts);
+    const graphs =
+      (opts.microBatches ?? 1) === 1
+        ? { fused: await compile(fusedStepGraph(decoder, shapes, B, T, graphOpts)) }
+        : {
+            accumulate: await compile(accumulateGraph(decoder, shapes, B, T, trainable)),
+            update: await compile(updateGraph(shapes, graphOpts)),
+          };
+    return new EngineStep(decoder, params, B, T, graphs, trainable, { ...ADAMW_DEFAULTS, ...opts.adamw });
+  }
+
+  get step(): number {
+    return this.t;
+  }
+
+  private batchFeeds(b: Batch): Record<string, HostTensor> {
+    const { B, T } = this;
+    if (b.tokens.length !== B || b.tokens.some((r) => r.length !== T))
+      throw new Error(`batch must be [${B}, ${T}]`);
+    const weights = b.weights ?? b.tokens.map((r) => r.map(() => 1));
+    return {
+      ...auxFeeds(this.decoder, 0, T, causalPositions(T)),
+      tokens: { dtype: "int64", shape: [B, T], data: i64(b.tokens) },
+      targets: { dtype: "int64", shape: [B, T], data: i64(b.targets) },
+      loss_weights: { dtype: "float32", shape: [B, T], data: Float32Array.from(weights.flat()) },
+    };
+  }
+
+  private optimizerFeeds(lr: number): Record<string, HostTensor> {
+    const feeds: Record<string, HostTensor> = {};
+    const { beta1, beta2 } = this.settings;
+    feeds[STEP.lr] = f32(lr);
+    feeds[STEP.bc1] = f32(1 - beta1 ** this.t);
+    feeds[STEP.bc2] = f32(1 - beta2 ** this.t);
+    for (const name of this.trainable) {
+      feeds[STEP.m(name)] = this.m.get(name)!;
+      feeds[STEP.v(name)] = this.v.get(name)!;
+    }
+    return feeds;
+  }
+
+  private absorb(out: Record<string, HostTensor>) {
+    for (const name of this.trainable) {
+      this.params.set(name, out[STEP.newParam(name)]!);
+      this.m.set(name, out[STEP.newM(name)]!);
+      this.v.set(name, out[STEP.newV(name)]!);
+    }
+  }
+
+  /** One optimizer step over `micro` (one batch per micro-batch) at learning rate `lr`. */
+  async run(micro: Batch[], lr: number): Promise<StepResult> {
+    this.t++;
+    const params = Object.fromEntries(this.params);
+    if (this.graphs.fused) {
+      if (micro.length !== 1) throw new Error("the fused step takes exactly one batch");
+      const out = await this.graphs.fused.run({
+        ...params,
+        ...this.batchFeeds(micro[0]!),
+        ...this.optimizerFeeds(lr),
+      });
+      this.absorb(out);
+      return {
+        loss: (out.loss!.data as Float32Array)[0]!,
+        gradNorm: (out.grad_norm!.data as Float32Array)[0]!,
+      };
+    }
+    const { loss, sums } = await this.gradientSums(micro);
+    const feeds: Record<string, HostTensor> = {
+      ...this.optimizerFeeds(lr),
+      [STEP.gradScale]: f32(1 / micro.length),
+    };
+    for (const name of this.trainable) {
+      feeds[name] = this.params.get(name)!;
+      feeds[STEP.grad(name)] = sums.get(name)!;
+    }
+    const out = await this.graphs.update!.run(feeds);
+    this.absorb(out);
+    return { loss: loss / micro.length, gradNorm: (out.grad_norm!.data as Float32Array)[0]! };
+  }
+
+  /** Sums of the micro-batches' gradients (each the gradient of its mean loss) and the summed loss; accumulate mode only. */
+  async gradientSums(micro: Batch[]): Promise<{ loss: number; sums: Map<string, HostTensor> }> {
+    if (!this.graphs.accumulate)
+      throw new Error("gradientSums needs an EngineStep created with microBatches > 1");
+    const params = Object.fromEntries(this.params);
+    const acc: Record<string, HostTensor> = {};
+    for (const name of this.trainable) {
+      const p = this.params.get(name)!;
+      acc[STEP.accIn(name)] = { dtype: "float32", shape: p.shape, data: new Float32Array(p.data.length) };
+    }
+    let loss = 0;
+    for (const b of micro) {
+      const out = await this.graphs.accumulate.run({ ...params, ...acc, ...this.batchFeeds(b) });
+      loss += (out.loss!.data as Float32Array)[0]!;
+      for (const name of this.trainable) acc[STEP.accIn(name)] = out[STEP.grad(name)]!;
+    }
+    return { loss, sums: new Map(this.trainable.map((n) => [n, acc[STEP.accIn(n)]!])) };
+  }
+
+  async release(): Promise<void> {
+    for (const gr of Object.values(this.graphs)) await gr?.release();
+  }
+}

@@ -1,0 +1,175 @@
+// Training on the engine: one graph computes the loss, the gradients and the AdamW update, so a
+// step is a single session run (parameters and moments in, updated ones out). For gradient
+// accumulation a gradients-only graph adds each micro-batch's gradients into running sums and an
+// update graph applies AdamW to their mean. Frozen parameters are plain inputs: no gradient, no moments.
+import { gradients } from "../graph/autodiff.js";
+import { Graph, type Value } from "../graph/graph.js";
+import { toOnnx, type OnnxModel } from "../graph/toOnnx.js";
+import type { ResolvedDecoder } from "../nn/decoderConfig.js";
+import { buildDecoder, crossEntropy } from "../nn/llama.js";
+
+export interface AdamWSettings {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+export const ADAMW_DEFAULTS: AdamWSettings = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+
+/** Norms and biases take no weight decay (the usual practice since GPT-2). */
+export function decays(name: string): boolean {
+  return !/norm|bias/.test(name);
+}
+
+export interface StepGraphOptions {
+  /** Parameters that train; the rest are frozen. */
+  trainable: readonly string[];
+  adamw?: Partial<AdamWSettings>;
+  /** Which trainable parameters take weight decay; default `decays`. */
+  decay?: (name: string) => boolean;
+}
+
+// Names of the step graph's extra inputs and outputs, shared with the code that feeds it.
+export const STEP = {
+  lr: "lr",
+  /** 1 − β₁ᵗ and 1 − β₂ᵗ: bias corrections, computed on the host from the step number. */
+  bc1: "bias_correction1",
+  bc2: "bias_correction2",
+  /** 1 / micro-batches: scales accumulated gradient sums to their mean. */
+  gradScale: "grad_scale",
+  m: (p: string) => `adam_m/${p}`,
+  v: (p: string) => `adam_v/${p}`,
+  newParam: (p: string) => `new/${p}`,
+  newM: (p: string) => `new_m/${p}`,
+  newV: (p: string) => `new_v/${p}`,
+  grad: (p: string) => `grad/${p}`,
+  accIn: (p: string) => `acc_in/${p}`,
+};
+
+/** Decoupled AdamW (Loshchilov & Hutter, arXiv 1711.05101) for one parameter, as graph ops. */
+function adamw(
+  g: Graph,
+  p: Value,
+  grad: Value,
+  name: string,
+  s: AdamWSettings,
+  decay: boolean,
+  scalars: Record<string, Value>,
+) {
+  const f = (x: number) => g.constant(x, [], "float32");
+  const m = g.input(STEP.m(name), "float32", p.shape);
+  const v = g.input(STEP.v(name), "float32", p.shape);
+  const newM = g.op("Add", [g.op("Mul", [m, f(s.beta1)]), g.op("Mul", [grad, f(1 - s.beta1)])]);
+  const newV = g.op("Add", [
+    g.op("Mul", [v, f(s.beta2)]),
+    g.op("Mul", [g.op("Mul", [grad, grad]), f(1 - s.beta2)]),
+  ]);
+  const mHat = g.op("Div", [newM, scalars.bc1!]);
+  const vHat = g.op("Div", [newV, scalars.bc2!]);
+  let update = g.op("Div", [mHat, g.op("Add", [g.op("Sqrt", [vHat]), f(s.eps)])]);
+  if (decay && s.weightDecay > 0) update = g.op("Add", [update, g.op("Mul", [p, f(s.weightDecay)])]);
+  const newP = g.op("Sub", [p, g.op("Mul", [update, scalars.lr!])]);
+  return { newP, newM, newV };
+}
+
+function scalarsOf(g: Graph) {
+  return {
+    lr: g.input(STEP.lr, "float32", []),
+    bc1: g.input(STEP.bc1, "float32", []),
+    bc2: g.input(STEP.bc2, "float32", []),
+  };
+}
+
+function checkTrainable(params: Map<string, Value>, trainable: readonly string[]) {
+  for (const t of trainable) if (!params.has(t)) throw new Error(`no parameter ${t} to train`);
+}
+
+/** Σ‖g‖² over gradients, its square root: the global gradient norm. */
+function globalNorm(g: Graph, grads: Value[]): Value {
+  const sq = grads.map((d) =>
+    g.op(
+      "ReduceSum",
+      [g.op("Reshape", [g.op("Mul", [d, d])], { shape: [d.shape.reduce((a, b) => a * b, 1)] })],
+      {
+        axes: [0],
+        keepdims: 0,
+      },
+    ),
+  );
+  return g.op("Sqrt", [sq.reduce((a, b) => g.op("Add", [a, b]))]);
+}
+
+/** Loss, gradients and the AdamW update for batch [B, T], in one graph. */
+export function fusedStepGraph(
+  d: ResolvedDecoder,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  B: number,
+  T: number,
+  opts: StepGraphOptions,
+): OnnxModel {
+  const s = { ...ADAMW_DEFAULTS, ...opts.adamw };
+  const g = new Graph();
+  const dec = buildDecoder(g, d, shapes, B, T);
+  checkTrainable(dec.params, opts.trainable);
+  const { loss } = crossEntropy(g, dec.logits, B, T);
+  const ps = opts.trainable.map((n) => dec.params.get(n)!);
+  const grads = gradients(g, loss, ps);
+  const scalars = scalarsOf(g);
+  const outputs: Record<string, Value> = { loss, grad_norm: globalNorm(g, grads) };
+  opts.trainable.forEach((name, i) => {
+    const r = adamw(g, ps[i]!, grads[i]!, name, s, (opts.decay ?? decays)(name), scalars);
+    outputs[STEP.newParam(name)] = r.newP;
+    outputs[STEP.newM(name)] = r.newM;
+    outputs[STEP.newV(name)] = r.newV;
+  });
+  return toOnnx(g, outputs);
+}
+
+/** Loss and gradients for one micro-batch, added to the running sums fed in as acc_in/<name>. */
+export function accumulateGraph(
+  d: ResolvedDecoder,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  B: number,
+  T: number,
+  trainable: readonly string[],
+): OnnxModel {
+  const g = new Graph();
+  const dec = buildDecoder(g, d, shapes, B, T);
+  checkTrainable(dec.params, trainable);
+  const { loss } = crossEntropy(g, dec.logits, B, T);
+  const grads = gradients(
+    g,
+    loss,
+    trainable.map((n) => dec.params.get(n)!),
+  );
+  const outputs: Record<string, Value> = { loss };
+  trainable.forEach((name, i) => {
+    const acc = g.input(STEP.accIn(name), "float32", shapes.get(name)!);
+    outputs[STEP.grad(name)] = g.op("Add", [acc, grads[i]!]);
+  });
+  return toOnnx(g, outputs);
+}
+
+/** AdamW on the mean of accumulated gradient sums (grad/<name> × grad_scale). */
+export function updateGraph(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  opts: StepGraphOptions,
+): OnnxModel {
+  const s = { ...ADAMW_DEFAULTS, ...opts.adamw };
+  const g = new Graph();
+  const scalars = scalarsOf(g);
+  const scale = g.input(STEP.gradScale, "float32", []);
+  const outputs: Record<string, Value> = {};
+  const grads = opts.trainable.map((name) =>
+    g.op("Mul", [g.input(STEP.grad(name), "float32", shapes.get(name)!), scale]),
+  );
+  outputs.grad_norm = globalNorm(g, grads);
+  opts.trainable.forEach((name, i) => {
+    const p = g.input(name, "float32", shapes.get(name)!);
+    const r = adamw(g, p, grads[i]!, name, s, (opts.decay ?? decays)(name), scalars);
+    outputs[STEP.newParam(name)] = r.newP;
+    outputs[STEP.newM(name)] = r.newM;
+    outputs[STEP.newV(name)] = r.newV;
+  });
+  return toOnnx(g, outputs);
+}

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fixture, runCli, tempDir } from "../helpers.js";
+
+const root = tempDir();
+const model = await fixture(root, { family: "llama", layers: 2, dtype: "F32" });
+const text = join(root, "text.txt");
+writeFileSync(text, "It was the best of times, it was the worst of times, it was the age of wisdom.\n");
+
+test("eval --perplexity --json prints tokens, mean NLL and perplexity", () => {
+  const r = runCli(["eval", model, "--perplexity", text, "--json", "--context", "32"]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { tokens: number; nll: number; perplexity: number };
+  // The byte-level fixture tokenizer adds <s>: one token per byte plus BOS, all but the first scored.
+  assert.equal(
+    j.tokens,
+    Buffer.byteLength("It was the best of times, it was the worst of times, it was the age of wisdom.\n"),
+  );
+  assert.ok(Math.abs(Math.exp(j.nll) - j.perplexity) < 1e-9 * j.perplexity);
+  // A random model is close to uniform over its 288-entry vocabulary.
+  assert.ok(j.perplexity > 150 && j.perplexity < 500, `perplexity ${j.perplexity}`);
+  const human = runCli(["eval", model, "--perplexity", text, "--context", "32"]);
+  assert.match(human.stdout, /^tokens \d+, mean NLL \d+\.\d{4}, perplexity \d+\.\d{3}\n$/);
+});
+
+test("generate streams greedy text deterministically", () => {
+  const a = runCli(["generate", model, "Once", "--max-tokens", "8"]);
+  const b = runCli(["generate", model, "Once", "--max-tokens", "8"]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.ok(a.stdout.startsWith("Once"));
+  assert.equal(a.stdout, b.stdout);
+  const c = runCli(["generate", model, "Once", "--max-tokens", "8", "--chat"]);
+  assert.equal(c.code, 0, c.stderr);
+});
+
+test("engine commands: bad input is one line and a non-zero exit", async () => {
+  const cases: [string[], RegExp, number][] = [
+    [["eval", model], /say what to evaluate: --perplexity FILE/, 2],
+    [
+      ["eval", model, "--perplexity", join(root, "none.txt")],
+      /--perplexity .*none\.txt: cannot read \(ENOENT\)/,
+      2,
+    ],
+    [
+      ["eval", model, "--perplexity", text, "--device", "tpu"],
+      /--device tpu: expected one of cpu, cuda, webgpu/,
+      2,
+    ],
+    [
+      ["eval", model, "--perplexity", text, "--context", "8", "--stride", "9"],
+      /--stride 9: must be between 1 and the context \(8\)/,
+      2,
+    ],
+    [["generate", model, "x", "--temperature", "warm"], /--temperature warm: expected a number/, 2],
+    [["generate", model, "x", "--top-p", "1.5"], /--top-p 1\.5: must be in \(0, 1\]/, 2],
+  ];
+  const moe = await fixture(root, { family: "mixtral", layers: 1 });
+  cases.push([["eval", moe, "--perplexity", text], /cannot run MixtralForCausalLM yet/, 1]);
+  if (!process.env.CUDA_VISIBLE_DEVICES) {
+    cases.push([
+      ["generate", model, "x", "--device", "cuda"],
+      /--device cuda: this install of onnxruntime-node has no CUDA provider/,
+      1,
+    ]);
+  }
+  for (const [args, re, code] of cases) {
+    const r = runCli(args);
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, re);
+  }
+});
