@@ -126,7 +126,15 @@ for (const shape of SHAPES.filter((s) => which === "all" || s.name.startsWith(wh
   console.log(
     `  train step   ${(tok / train).toFixed(0)} tokens/s (${(train * 1000).toFixed(0)} ms), ${gflops.toFixed(1)} GFLOPS = ${((100 * gflops) / ceiling).toFixed(0)}% of the MatMul ceiling`,
   );
-  if (torch) {
+  const embedding = shape.dims.vocab * shape.dims.hidden;
+  const dense = (6 * (params - embedding) * tok) / train / 1e9;
+  console.log(
+    `               without the embedding matrix (a gather, not a matmul): ${dense.toFixed(1)} GFLOPS = ${((100 * dense) / ceiling).toFixed(0)}%`,
+  );
+  const large = shape !== SHAPES[0];
+  if (torch && large && !process.argv.includes("--torch-large")) {
+    console.log("  PyTorch: skipped on this shape (Debian's build takes minutes a step here); --torch-large runs it");
+  } else if (torch) {
     const r = spawnSync(
       "/usr/bin/python3",
       [join(here, "..", "..", "bench", "torch_step.py"), JSON.stringify({ ...shape, steps, threads })],
