@@ -133,7 +133,9 @@ for (const shape of SHAPES.filter((s) => which === "all" || s.name.startsWith(wh
   );
   const large = shape !== SHAPES[0];
   if (torch && large && !process.argv.includes("--torch-large")) {
-    console.log("  PyTorch: skipped on this shape (Debian's build takes minutes a step here); --torch-large runs it");
+    console.log(
+      "  PyTorch: skipped on this shape (Debian's build takes minutes a step here); --torch-large runs it",
+    );
   } else if (torch) {
     const r = spawnSync(
       "/usr/bin/python3",
