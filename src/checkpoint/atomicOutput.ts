@@ -17,9 +17,13 @@ function installSignalCleanup() {
   if (handlersInstalled) return;
   handlersInstalled = true;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      const removed = live.size;
       for (const d of live) rmSync(d, { recursive: true, force: true });
-      process.exit(sig === "SIGINT" ? 130 : 143);
+      live.clear();
+      // A command with its own handler (training saves a checkpoint on Ctrl-C) decides how to stop,
+      // unless the signal interrupted a write in progress.
+      if (removed > 0 || process.listenerCount(sig) <= 1) process.exit(sig === "SIGINT" ? 130 : 143);
     });
   }
 }

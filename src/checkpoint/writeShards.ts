@@ -48,8 +48,7 @@ class FileSink implements ByteSink {
   position = 0;
   constructor(
     private fh: FileHandle,
-    private progress: () => void,
-    private counter: { written: number },
+    private onBytes: (n: number) => void,
   ) {}
   async write(bytes: Uint8Array): Promise<void> {
     let done = 0;
@@ -58,9 +57,40 @@ class FileSink implements ByteSink {
       done += bytesWritten;
       this.position += bytesWritten;
     }
-    this.counter.written += bytes.byteLength;
-    this.progress();
+    this.onBytes(bytes.byteLength);
   }
+}
+
+/** Writes one safetensors file holding `tensors`, front to back, with the shared stream context. */
+export async function writeSafetensorsFile(
+  file: string,
+  tensors: readonly OutputTensor[],
+  io: StreamContext,
+  onBytes: (n: number) => void = () => {},
+): Promise<number> {
+  let offset = 0;
+  const entries = tensors.map((t) => {
+    const e = { name: t.name, dtype: t.dtype, shape: t.shape, begin: offset, end: offset + t.byteLength };
+    offset += t.byteLength;
+    return e;
+  });
+  const fh = await open(file, "wx");
+  try {
+    const sink = new FileSink(fh, onBytes);
+    await sink.write(encodeSafetensorsHeader(entries, { format: "pt" }));
+    for (const t of tensors) {
+      const start = sink.position;
+      await t.write(sink, io);
+      if (sink.position - start !== t.byteLength) {
+        throw new Error(
+          `internal: tensor ${t.name} produced ${sink.position - start} bytes, expected ${t.byteLength}`,
+        );
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  return offset;
 }
 
 /**
@@ -75,7 +105,7 @@ export async function writeShards(
 ): Promise<WrittenWeights> {
   const shards = planShards(tensors, opts.shardBytes ?? DEFAULT_SHARD_BYTES);
   const io = new StreamContext();
-  const counter = { written: 0 };
+  let written = 0;
   const weightMap: Record<string, string> = {};
   const files: string[] = [];
   let totalSize = 0;
@@ -83,30 +113,11 @@ export async function writeShards(
     for (let s = 0; s < shards.length; s++) {
       const name = shardName(s, shards.length);
       const file = join(dir, name);
-      let offset = 0;
-      const entries = shards[s]!.map((t) => {
-        const e = { name: t.name, dtype: t.dtype, shape: t.shape, begin: offset, end: offset + t.byteLength };
-        offset += t.byteLength;
-        weightMap[t.name] = name;
-        return e;
+      for (const t of shards[s]!) weightMap[t.name] = name;
+      totalSize += await writeSafetensorsFile(file, shards[s]!, io, (n) => {
+        written += n;
+        opts.onProgress?.(written);
       });
-      totalSize += offset;
-      const fh = await open(file, "wx");
-      try {
-        const sink = new FileSink(fh, () => opts.onProgress?.(counter.written), counter);
-        await sink.write(encodeSafetensorsHeader(entries, { format: "pt" }));
-        for (const t of shards[s]!) {
-          const start = sink.position;
-          await t.write(sink, io);
-          if (sink.position - start !== t.byteLength) {
-            throw new Error(
-              `internal: tensor ${t.name} produced ${sink.position - start} bytes, expected ${t.byteLength}`,
-            );
-          }
-        }
-      } finally {
-        await fh.close();
-      }
       files.push(file);
     }
   } finally {

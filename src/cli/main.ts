@@ -4,6 +4,7 @@ import { VERSION } from "../version.js";
 import { registerEval } from "./eval.js";
 import { registerExample } from "./example.js";
 import { registerGenerate } from "./generate.js";
+import { registerTrain } from "./train.js";
 import { registerInspect } from "./inspect.js";
 import { registerUpscale } from "./upscale.js";
 
@@ -17,6 +18,7 @@ registerUpscale(program);
 registerInspect(program);
 registerEval(program);
 registerGenerate(program);
+registerTrain(program);
 registerExample(program);
 
 await program.parseAsync(process.argv);

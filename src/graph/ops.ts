@@ -126,6 +126,7 @@ export type OpName =
   | "Where"
   | "Expand"
   | "Cast"
+  | "Max"
   | "GatherLast"
   | "ScatterAddLast";
 
@@ -453,6 +454,8 @@ export const OPS: Record<OpName, OpDef> = {
       },
     ],
   },
+  /** Elementwise maximum, broadcasting. No gradient rule: used after the gradients (clipping), never differentiated. */
+  Max: { infer: elementwise, emit: simple("Max") },
   /** out[..., j] = data[..., idx[..., j]] along the last axis (ONNX GatherElements): picks target log-probs. */
   GatherLast: {
     infer: (inputs) => {

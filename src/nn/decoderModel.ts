@@ -28,6 +28,15 @@ export class DecoderModel {
     return new DecoderModel(w.decoder, w.params, opts);
   }
 
+  /** A model over parameters held elsewhere (a trainer's): it reads the map at every run, so updates show. */
+  static fromParams(
+    decoder: ResolvedDecoder,
+    params: Map<string, HostTensor>,
+    opts: SessionOptions = {},
+  ): DecoderModel {
+    return new DecoderModel(decoder, params, opts);
+  }
+
   get vocabSize(): number {
     return this.decoder.config.vocab_size;
   }

@@ -22,8 +22,21 @@ export interface Batch {
 
 export interface StepResult {
   loss: number;
+  /** Global gradient norm before clipping. */
   gradNorm: number;
+  /** The loss or the gradients were not finite: nothing was updated and the step was not counted. */
+  nonFinite: boolean;
 }
+
+/** What resuming needs besides the parameters: the optimizer's step count and moments. */
+export interface OptimizerState {
+  step: number;
+  m: Map<string, HostTensor>;
+  v: Map<string, HostTensor>;
+}
+
+/** clip_norm input that disables clipping: the largest float32. */
+const NO_CLIP = 3.4028234663852886e38;
 
 export interface EngineStepOptions extends SessionOptions {
   /** Parameters that train (default: all). */
@@ -32,6 +45,8 @@ export interface EngineStepOptions extends SessionOptions {
   decay?: (name: string) => boolean;
   /** Micro-batches per optimizer step: 1 runs the fused graph, more run accumulate + update. */
   microBatches?: number;
+  /** Global gradient-norm clipping threshold; 0 or undefined: no clipping. */
+  clipNorm?: number;
 }
 
 const i64 = (rows: number[][]) => BigInt64Array.from(rows.flat().map((t) => BigInt(t)));
@@ -55,6 +70,7 @@ export class EngineStep {
     private readonly graphs: { fused?: CompiledGraph; accumulate?: CompiledGraph; update?: CompiledGraph },
     trainable: readonly string[],
     private readonly settings: AdamWSettings,
+    private readonly clipNorm: number,
   ) {
     this.trainable = trainable;
     for (const name of trainable) {
@@ -82,7 +98,17 @@ export class EngineStep {
             accumulate: await compile(accumulateGraph(decoder, shapes, B, T, trainable)),
             update: await compile(updateGraph(shapes, graphOpts)),
           };
-    return new EngineStep(decoder, params, B, T, graphs, trainable, { ...ADAMW_DEFAULTS, ...opts.adamw });
+    const clip = opts.clipNorm && opts.clipNorm > 0 ? opts.clipNorm : NO_CLIP;
+    return new EngineStep(
+      decoder,
+      params,
+      B,
+      T,
+      graphs,
+      trainable,
+      { ...ADAMW_DEFAULTS, ...opts.adamw },
+      clip,
+    );
   }
 
   get step(): number {
@@ -108,6 +134,7 @@ export class EngineStep {
     feeds[STEP.lr] = f32(lr);
     feeds[STEP.bc1] = f32(1 - beta1 ** this.t);
     feeds[STEP.bc2] = f32(1 - beta2 ** this.t);
+    feeds[STEP.clip] = f32(this.clipNorm);
     for (const name of this.trainable) {
       feeds[STEP.m(name)] = this.m.get(name)!;
       feeds[STEP.v(name)] = this.v.get(name)!;
@@ -134,11 +161,7 @@ export class EngineStep {
         ...this.batchFeeds(micro[0]!),
         ...this.optimizerFeeds(lr),
       });
-      this.absorb(out);
-      return {
-        loss: (out.loss!.data as Float32Array)[0]!,
-        gradNorm: (out.grad_norm!.data as Float32Array)[0]!,
-      };
+      return this.finish(out, (out.loss!.data as Float32Array)[0]!);
     }
     const { loss, sums } = await this.gradientSums(micro);
     const feeds: Record<string, HostTensor> = {
@@ -150,8 +173,41 @@ export class EngineStep {
       feeds[STEP.grad(name)] = sums.get(name)!;
     }
     const out = await this.graphs.update!.run(feeds);
-    this.absorb(out);
-    return { loss: loss / micro.length, gradNorm: (out.grad_norm!.data as Float32Array)[0]! };
+    return this.finish(out, loss / micro.length);
+  }
+
+  /** Takes the update only when loss and gradients are finite; otherwise the step never happened. */
+  private finish(out: Record<string, HostTensor>, loss: number): StepResult {
+    const gradNorm = (out.grad_norm!.data as Float32Array)[0]!;
+    const nonFinite = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
+    if (nonFinite) this.t--;
+    else this.absorb(out);
+    return { loss, gradNorm, nonFinite };
+  }
+
+  /** Step count and moments, for a checkpoint. */
+  optimizerState(): OptimizerState {
+    return { step: this.t, m: new Map(this.m), v: new Map(this.v) };
+  }
+
+  /** Restores a checkpoint's optimizer state (the parameters were given to create()). */
+  restore(state: OptimizerState): void {
+    for (const name of this.trainable) {
+      const m = state.m.get(name);
+      const v = state.v.get(name);
+      const shape = this.params.get(name)!.shape;
+      if (
+        !m ||
+        !v ||
+        m.data.length !== v.data.length ||
+        m.data.length !== this.params.get(name)!.data.length
+      ) {
+        throw new Error(`optimizer state has no moments of shape [${shape.join(", ")}] for ${name}`);
+      }
+      this.m.set(name, m);
+      this.v.set(name, v);
+    }
+    this.t = state.step;
   }
 
   /** Sums of the micro-batches' gradients (each the gradient of its mean loss) and the summed loss; accumulate mode only. */

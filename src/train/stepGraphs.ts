@@ -21,6 +21,11 @@ export function decays(name: string): boolean {
   return !/norm|bias/.test(name);
 }
 
+/** Pretraining's default: no decay on norms, biases and embeddings. */
+export function decaysExceptEmbeddings(name: string): boolean {
+  return decays(name) && !/embed_tokens/.test(name);
+}
+
 export interface StepGraphOptions {
   /** Parameters that train; the rest are frozen. */
   trainable: readonly string[];
@@ -37,6 +42,8 @@ export const STEP = {
   bc2: "bias_correction2",
   /** 1 / micro-batches: scales accumulated gradient sums to their mean. */
   gradScale: "grad_scale",
+  /** Global-norm clipping threshold (f32 max disables it). */
+  clip: "clip_norm",
   m: (p: string) => `adam_m/${p}`,
   v: (p: string) => `adam_v/${p}`,
   newParam: (p: string) => `new/${p}`,
@@ -80,6 +87,13 @@ function scalarsOf(g: Graph) {
   };
 }
 
+/** Gradients scaled by clip / max(‖g‖, clip): unchanged below the threshold, norm `clip` above it. */
+function clipped(g: Graph, grads: Value[], norm: Value): Value[] {
+  const clip = g.input(STEP.clip, "float32", []);
+  const factor = g.op("Div", [clip, g.op("Max", [norm, clip])]);
+  return grads.map((d) => g.op("Mul", [d, factor]));
+}
+
 function checkTrainable(params: Map<string, Value>, trainable: readonly string[]) {
   for (const t of trainable) if (!params.has(t)) throw new Error(`no parameter ${t} to train`);
 }
@@ -113,9 +127,11 @@ export function fusedStepGraph(
   checkTrainable(dec.params, opts.trainable);
   const { loss } = crossEntropy(g, dec.logits, B, T);
   const ps = opts.trainable.map((n) => dec.params.get(n)!);
-  const grads = gradients(g, loss, ps);
+  const raw = gradients(g, loss, ps);
   const scalars = scalarsOf(g);
-  const outputs: Record<string, Value> = { loss, grad_norm: globalNorm(g, grads) };
+  const norm = globalNorm(g, raw);
+  const grads = clipped(g, raw, norm);
+  const outputs: Record<string, Value> = { loss, grad_norm: norm };
   opts.trainable.forEach((name, i) => {
     const r = adamw(g, ps[i]!, grads[i]!, name, s, (opts.decay ?? decays)(name), scalars);
     outputs[STEP.newParam(name)] = r.newP;

@@ -1,0 +1,182 @@
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import { UsageError } from "../errors.js";
+import { pretrain } from "../train/pretrain.js";
+import type { StepRecord } from "../train/loop.js";
+import type { ScheduleKind } from "../train/schedule.js";
+import { parseDevice, parseNumber } from "./deviceOption.js";
+import { parseCount } from "./parseOptions.js";
+import { runCommand } from "./run.js";
+
+interface Flags {
+  model?: string;
+  data?: string[];
+  out?: string;
+  seqLen: string;
+  batch: string;
+  gradAccum: string;
+  lr: string;
+  minLr?: string;
+  warmup: string;
+  schedule: string;
+  maxSteps?: string;
+  maxTokens?: string;
+  evalData?: string[];
+  evalFraction?: string;
+  evalEvery?: string;
+  evalBatches?: string;
+  saveEvery?: string;
+  keepLast?: string;
+  seed: string;
+  textField: string;
+  trainLayers?: string;
+  freezeEmbeddings?: boolean;
+  resume?: string | boolean;
+  skipNonfinite?: boolean;
+  force?: boolean;
+  clip: string;
+  weightDecay: string;
+  device: string;
+  cacheDir?: string;
+  verbose?: boolean;
+}
+
+const fmt = (r: StepRecord, total: number) =>
+  `step ${r.step}/${total} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} grad ${r.grad_norm.toFixed(3)} ` +
+  `${r.tokens_per_s.toFixed(0)} tok/s` +
+  (r.eval_loss !== undefined
+    ? ` | eval loss ${r.eval_loss.toFixed(4)} ppl ${r.eval_perplexity!.toFixed(3)}`
+    : "");
+
+export function registerTrain(program: Command): void {
+  const train = program.command("train").description("train a model on the engine");
+  train
+    .command("pretrain")
+    .description("continued pretraining: pack a corpus, AdamW with a schedule, checkpoints, exact resume")
+    .requiredOption("--model <dir>", "model folder to start from")
+    .option("--data <paths...>", "text files, folders, JSONL (text field), or .gz of either")
+    .requiredOption("--out <dir>", "run folder: checkpoint-NNNNNN/, final/, metrics.jsonl")
+    .option("--seq-len <n>", "tokens per sequence", "1024")
+    .option("--batch <n>", "sequences per micro-batch", "8")
+    .option("--grad-accum <n>", "micro-batches per optimizer step", "1")
+    .option("--lr <x>", "peak learning rate", "3e-4")
+    .option("--min-lr <x>", "learning rate at the end of decay (default lr/10)")
+    .option("--warmup <n>", "warmup steps", "0")
+    .option("--schedule <kind>", "cosine, linear or constant", "cosine")
+    .option("--max-steps <n>", "optimizer steps")
+    .option("--max-tokens <n>", "training tokens (sets the steps)")
+    .option("--eval-data <paths...>", "held-out text")
+    .option("--eval-fraction <f>", "hold out this fraction of the documents instead")
+    .option("--eval-every <n>", "steps between evaluations (default: a tenth of the run)")
+    .option("--eval-batches <n>", "batches per evaluation (default: all, at most 64)")
+    .option("--save-every <n>", "steps between checkpoints (one is always saved at the end)")
+    .option("--keep-last <k>", "keep only the newest k checkpoints")
+    .option("--seed <n>", "shuffling seed", "0")
+    .option("--text-field <name>", "JSONL field holding the text", "text")
+    .option(
+      "--train-layers <spec>",
+      'train only these layers: "8-15,40-47", or "new" (the layers a surgery added)',
+    )
+    .option("--freeze-embeddings", "do not train the token embeddings")
+    .option("--resume [checkpoint]", "continue the run in --out (its newest checkpoint, or the one named)")
+    .option("--skip-nonfinite", "skip batches whose loss or gradient is not finite, instead of stopping")
+    .option("--force", "replace an existing run in --out")
+    .option("--clip <x>", "global gradient-norm clipping (0: off)", "1")
+    .option("--weight-decay <x>", "AdamW weight decay (not on norms, biases, embeddings)", "0.1")
+    .option("--device <name>", "cpu, cuda or webgpu", "cpu")
+    .option("--cache-dir <dir>", "token cache (default $DEEPEN_CACHE or ~/.cache/deepen)")
+    .option("--verbose", "print stack traces on errors")
+    .action(async (f: Flags) => {
+      await runCommand(!!f.verbose, async () => {
+        if (!f.data?.length) throw new UsageError("--data: name the training text (files, folders, JSONL)");
+        const opt = (v: string | undefined, name: string) =>
+          v === undefined ? undefined : parseCount(v, name);
+        let stop = false;
+        const onSigint = () => {
+          if (stop) process.exit(130); // a second Ctrl-C does not wait for the checkpoint
+          stop = true;
+          process.stderr.write(
+            "\ninterrupt: saving a checkpoint after this step (Ctrl-C again to quit now)\n",
+          );
+        };
+        process.on("SIGINT", onSigint);
+        const tty = process.stderr.isTTY;
+        let bar: cliProgress.SingleBar | undefined;
+        let total = 0;
+        const started = Date.now();
+        try {
+          const r = await pretrain({
+            model: f.model!,
+            data: f.data,
+            out: f.out!,
+            seqLen: parseCount(f.seqLen, "--seq-len"),
+            batch: parseCount(f.batch, "--batch"),
+            gradAccum: parseCount(f.gradAccum, "--grad-accum"),
+            lr: parseNumber(f.lr, "--lr"),
+            minLr: f.minLr === undefined ? undefined : parseNumber(f.minLr, "--min-lr"),
+            warmup: parseCount(f.warmup, "--warmup"),
+            schedule: f.schedule as ScheduleKind,
+            maxSteps: opt(f.maxSteps, "--max-steps"),
+            maxTokens: opt(f.maxTokens, "--max-tokens"),
+            evalData: f.evalData,
+            evalFraction:
+              f.evalFraction === undefined ? undefined : parseNumber(f.evalFraction, "--eval-fraction"),
+            evalEvery: opt(f.evalEvery, "--eval-every"),
+            evalBatches: opt(f.evalBatches, "--eval-batches"),
+            saveEvery: opt(f.saveEvery, "--save-every"),
+            keepLast: opt(f.keepLast, "--keep-last"),
+            seed: parseCount(f.seed, "--seed"),
+            textField: f.textField,
+            trainLayers: f.trainLayers,
+            freezeEmbeddings: f.freezeEmbeddings,
+            resume: f.resume,
+            skipNonFinite: f.skipNonfinite,
+            force: f.force,
+            clipNorm: parseNumber(f.clip, "--clip"),
+            weightDecay: parseNumber(f.weightDecay, "--weight-decay"),
+            device: parseDevice(f.device),
+            cacheDir: f.cacheDir,
+            command: ["deepen", ...process.argv.slice(2)].join(" "),
+            onNote: (m) => process.stderr.write(`${m}\n`),
+            interrupted: () => stop,
+            onStart: ({ totalSteps, startStep }) => {
+              total = totalSteps;
+              if (!tty) return;
+              bar = new cliProgress.SingleBar(
+                {
+                  format:
+                    "training [{bar}] {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}",
+                  stream: process.stderr,
+                },
+                cliProgress.Presets.shades_classic,
+              );
+              bar.start(totalSteps, startStep, { loss: "-", tps: "-" });
+            },
+            onLog: (rec) => {
+              if (bar) {
+                bar.update(rec.step, { loss: rec.loss.toFixed(4), tps: rec.tokens_per_s.toFixed(0) });
+                if (rec.eval_loss !== undefined) process.stderr.write(`\n${fmt(rec, total)}\n`);
+              } else {
+                process.stderr.write(fmt(rec, total) + "\n");
+              }
+            },
+          });
+          bar?.stop();
+          const secs = ((Date.now() - started) / 1000).toFixed(0);
+          const evalText = r.lastEval ? `, held-out perplexity ${r.lastEval.perplexity.toFixed(3)}` : "";
+          if (r.interrupted) {
+            process.stdout.write(
+              `interrupted after step ${r.steps}: saved ${r.checkpoint}; continue with --resume\n`,
+            );
+            process.exitCode = 130;
+          } else {
+            process.stdout.write(
+              `trained ${r.steps} steps (${r.tokensSeen} tokens) in ${secs} s: loss ${r.firstLoss?.toFixed(4) ?? "-"} -> ${r.lastLoss?.toFixed(4) ?? "-"}${evalText}; model in ${r.checkpoint}\n`,
+            );
+          }
+        } finally {
+          process.off("SIGINT", onSigint);
+        }
+      });
+    });
+}

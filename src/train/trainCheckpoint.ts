@@ -1,0 +1,164 @@
+// A training checkpoint is a standard Hugging Face model folder (float32 weights, config, tokenizer,
+// card, lineage) that loads anywhere, with what resuming needs beside it: trainer_state.json (step,
+// data position, the run's fingerprint) and optimizer.safetensors (AdamW moments). It is written
+// into a temporary folder and renamed, so resume never sees a half-written one.
+import { existsSync, readdirSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { withAtomicOutput } from "../checkpoint/atomicOutput.js";
+import { CONFIG_FILE, type ModelConfig } from "../checkpoint/modelFolder.js";
+import { readSafetensorsHeader } from "../checkpoint/safetensorsHeader.js";
+import { type OutputTensor, StreamContext } from "../checkpoint/tensorStream.js";
+import { writeSafetensorsFile, writeShards } from "../checkpoint/writeShards.js";
+import { CheckpointError } from "../errors.js";
+import type { HostTensor } from "../runtime/session.js";
+import { carryFiles } from "../surgery/carryFiles.js";
+import { LINEAGE_FILE } from "../surgery/lineage.js";
+import type { OptimizerState } from "./engineStep.js";
+
+export const TRAINER_STATE_FILE = "trainer_state.json";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+export const CHECKPOINT_PREFIX = "checkpoint-";
+export const TRAINER_STATE_FORMAT = 1;
+/** trainer_state.json is a few KB; refuse to parse anything that could not be one. */
+const MAX_STATE_BYTES = 16 * 1024 * 1024;
+
+/** What must match for a resumed run to continue the same run. */
+export interface RunFingerprint {
+  base_config: string;
+  seq_len: number;
+  batch: number;
+  grad_accum: number;
+  trainable: string;
+  data: string;
+  seed: number;
+}
+
+export interface TrainerState {
+  format: number;
+  step: number;
+  tokens_seen: number;
+  /** Data position: the epoch and the next sequence's index in that epoch's shuffled order. */
+  epoch: number;
+  cursor: number;
+  skipped_nonfinite: number;
+  finished: boolean;
+  fingerprint: RunFingerprint;
+  last_eval?: { loss: number; perplexity: number };
+  /** The settings of the run, for the card and for people. */
+  settings: Record<string, unknown>;
+}
+
+export const checkpointName = (step: number) => `${CHECKPOINT_PREFIX}${String(step).padStart(6, "0")}`;
+
+function hostTensor(name: string, t: HostTensor): OutputTensor {
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return {
+    name,
+    dtype: "F32",
+    shape: [...t.shape],
+    byteLength: bytes.byteLength,
+    write: (sink) => sink.write(bytes),
+  };
+}
+
+export interface SaveCheckpointInput {
+  /** The model folder whose tokenizer files the checkpoint carries. */
+  sourceDir: string;
+  config: ModelConfig;
+  params: Map<string, HostTensor>;
+  optimizer: OptimizerState;
+  state: TrainerState;
+  card: string;
+  lineage: unknown;
+}
+
+export async function saveCheckpoint(dir: string, c: SaveCheckpointInput): Promise<void> {
+  await withAtomicOutput(dir, { force: true }, async (tmp) => {
+    const names = [...c.params.keys()].sort();
+    await writeShards(
+      tmp,
+      names.map((n) => hostTensor(n, c.params.get(n)!)),
+    );
+    await writeFile(
+      join(tmp, CONFIG_FILE),
+      JSON.stringify({ ...c.config, torch_dtype: "float32" }, null, 2) + "\n",
+    );
+    await carryFiles(c.sourceDir, tmp);
+    await writeFile(join(tmp, "README.md"), c.card);
+    await writeFile(join(tmp, LINEAGE_FILE), JSON.stringify(c.lineage, null, 2) + "\n");
+    const moments: OutputTensor[] = [];
+    for (const n of [...c.optimizer.m.keys()].sort()) {
+      moments.push(hostTensor(`m/${n}`, c.optimizer.m.get(n)!), hostTensor(`v/${n}`, c.optimizer.v.get(n)!));
+    }
+    const io = new StreamContext();
+    try {
+      await writeSafetensorsFile(join(tmp, OPTIMIZER_FILE), moments, io);
+    } finally {
+      await io.close();
+    }
+    await writeFile(join(tmp, TRAINER_STATE_FILE), JSON.stringify(c.state, null, 2) + "\n");
+  });
+}
+
+export async function readTrainerState(dir: string): Promise<TrainerState> {
+  const file = join(dir, TRAINER_STATE_FILE);
+  if (!existsSync(file)) throw new CheckpointError(file, "missing: not a deepen training checkpoint");
+  const text = await readFile(file, "utf8");
+  if (text.length > MAX_STATE_BYTES) throw new CheckpointError(file, "too large to be a trainer state");
+  let state: TrainerState;
+  try {
+    state = JSON.parse(text) as TrainerState;
+  } catch (e) {
+    throw new CheckpointError(file, `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
+  }
+  if (state.format !== TRAINER_STATE_FORMAT)
+    throw new CheckpointError(file, `format ${state.format}, expected ${TRAINER_STATE_FORMAT}`);
+  return state;
+}
+
+/** The AdamW moments of a checkpoint. */
+export async function readOptimizerState(dir: string, step: number): Promise<OptimizerState> {
+  const file = join(dir, OPTIMIZER_FILE);
+  const header = await readSafetensorsHeader(file);
+  const io = new StreamContext();
+  const m = new Map<string, HostTensor>();
+  const v = new Map<string, HostTensor>();
+  try {
+    const fh = await io.handle(file);
+    for (const [name, e] of header.tensors) {
+      if (e.dtype !== "F32") throw new CheckpointError(file, `tensor ${name} is ${e.dtype}, expected F32`);
+      const data = new Float32Array((e.end - e.begin) / 4);
+      const bytes = new Uint8Array(data.buffer);
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesRead } = await fh.read(bytes, done, bytes.length - done, e.begin + done);
+        if (bytesRead === 0) throw new CheckpointError(file, `ended early reading ${name}`);
+        done += bytesRead;
+      }
+      const slash = name.indexOf("/");
+      const kind = name.slice(0, slash);
+      if (kind !== "m" && kind !== "v") throw new CheckpointError(file, `unexpected tensor ${name}`);
+      (kind === "m" ? m : v).set(name.slice(slash + 1), { dtype: "float32", shape: e.shape, data });
+    }
+  } finally {
+    await io.close();
+  }
+  return { step, m, v };
+}
+
+/** Checkpoint folders of a run, oldest first. Only complete ones exist: each appears by rename. */
+export function listCheckpoints(out: string): string[] {
+  if (!existsSync(out)) return [];
+  return readdirSync(out)
+    .filter((f) => /^checkpoint-\d{6,}$/.test(f) && existsSync(join(out, f, TRAINER_STATE_FILE)))
+    .sort()
+    .map((f) => join(out, f));
+}
+
+/** Removes all but the newest `keep` checkpoints. */
+export async function pruneCheckpoints(out: string, keep: number): Promise<void> {
+  const all = listCheckpoints(out);
+  for (const dir of all.slice(0, Math.max(0, all.length - keep)))
+    await rm(dir, { recursive: true, force: true });
+}
