@@ -88,7 +88,7 @@ for (const shape of SHAPES.filter((s) => which === "all" || s.name.startsWith(wh
       if (r.step > 1) rates.push(r.tokens_per_s);
     },
   });
-  params =
+  const params =
     JSON.parse(readFileSync(join(work, "out", "final", "model.safetensors.index.json"), "utf8")).metadata
       .total_size / 4;
   const tps = median(rates);

@@ -74,12 +74,6 @@ function f16ToF32Table(): Float32Array {
   return (f16Table = t);
 }
 
-function f32BitsToBf16(x: number): number {
-  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return ((x >>> 16) | 0x40) & 0xffff; // keep NaN a NaN
-  const roundingBias = 0x7fff + ((x >>> 16) & 1); // round to nearest, ties to even
-  return ((x + roundingBias) >>> 16) & 0xffff;
-}
-
 function f32BitsToF16(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
@@ -130,7 +124,12 @@ export function encodeFloats(d: DType, src: Float32Array, bytes: Uint8Array): vo
   }
   const bits = new Uint32Array(src.buffer, src.byteOffset, n);
   const dst = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
-  if (d === "BF16") for (let i = 0; i < n; i++) dst[i] = f32BitsToBf16(bits[i]!);
-  else if (d === "F16") for (let i = 0; i < n; i++) dst[i] = f32BitsToF16(bits[i]!);
+  if (d === "BF16") {
+    // f32BitsToBf16, inlined: this loop runs over every element a merge or conversion writes.
+    for (let i = 0; i < n; i++) {
+      const x = bits[i]!;
+      dst[i] = (x & 0x7fffffff) > 0x7f800000 ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+    }
+  } else if (d === "F16") for (let i = 0; i < n; i++) dst[i] = f32BitsToF16(bits[i]!);
   else throw new UsageError(`cannot convert to ${d}: only F32, F16 and BF16 are written`);
 }

@@ -31,6 +31,8 @@ export class StreamContext {
   readonly readBuffers = [alignedBuffer(CHUNK_BYTES), alignedBuffer(CHUNK_BYTES)] as const;
   private scratch?: { f32: Float32Array; out: Uint8Array };
   private zeros?: Uint8Array;
+  private floatSlots: Float32Array[] = [];
+  private byteSlots: Uint8Array[] = [];
 
   async handle(file: string): Promise<FileHandle> {
     let h = this.handles.get(file);
@@ -44,6 +46,30 @@ export class StreamContext {
   conversionScratch(): { f32: Float32Array; out: Uint8Array } {
     // A chunk of 2-byte input is CHUNK/2 elements: f32 needs 2×CHUNK bytes, as does F32 output.
     return (this.scratch ??= { f32: new Float32Array(CHUNK_BYTES / 2), out: alignedBuffer(CHUNK_BYTES * 2) });
+  }
+
+  /**
+   * A reusable float32 buffer of at least n elements for slot i (one slot per merge input). Fresh
+   * memory costs a page fault per 4 KiB on first touch, which on a VM dominates a simple merge;
+   * reusing the buffers across tensors pays that once.
+   */
+  floats(slot: number, n: number): Float32Array {
+    let buf = this.floatSlots[slot];
+    if (!buf || buf.length < n) {
+      buf = new Float32Array(n);
+      this.floatSlots[slot] = buf;
+    }
+    return buf.subarray(0, n);
+  }
+
+  /** A reusable byte buffer of at least n bytes for slot i (raw input before decoding). */
+  byteSlot(slot: number, n: number): Uint8Array {
+    let buf = this.byteSlots[slot];
+    if (!buf || buf.byteLength < n) {
+      buf = alignedBuffer(n);
+      this.byteSlots[slot] = buf;
+    }
+    return buf.subarray(0, n);
   }
 
   zeroChunk(): Uint8Array {
@@ -157,6 +183,104 @@ export function zerosLike(name: string, entry: TensorEntry, requested?: DType): 
       const zeros = io.zeroChunk();
       for (let left = byteLength; left > 0; left -= zeros.byteLength) {
         await sink.write(zeros.subarray(0, Math.min(left, zeros.byteLength)));
+      }
+    },
+  };
+}
+
+/**
+ * A whole float tensor as float32 (merging needs every element of every input at once), streamed
+ * chunk by chunk into the reusable buffer of `slot`: valid until the slot is read into again.
+ */
+export async function readTensorFloats(
+  io: StreamContext,
+  entry: TensorEntry,
+  slot: number,
+): Promise<Float32Array> {
+  const size = DTYPE_BYTES[entry.dtype];
+  const out = io.floats(slot, (entry.end - entry.begin) / size);
+  let at = 0;
+  await pipeRange(io, entry, CHUNK_BYTES, async (c) => {
+    const n = c.byteLength / size;
+    decodeFloats(entry.dtype, c, out.subarray(at, at + n));
+    at += n;
+  });
+  return out;
+}
+
+/** An output tensor whose float32 values are computed when it is written, then encoded in chunks. */
+export function computedTensor(
+  name: string,
+  dtype: DType,
+  shape: number[],
+  compute: (io: StreamContext) => Promise<Float32Array>,
+): OutputTensor {
+  const count = shape.reduce((a, b) => a * b, 1);
+  return {
+    name,
+    dtype,
+    shape,
+    byteLength: count * DTYPE_BYTES[dtype],
+    async write(sink, io) {
+      const values = await compute(io);
+      if (values.length !== count)
+        throw new Error(`internal: ${name} computed ${values.length} values, expected ${count}`);
+      const { out } = io.conversionScratch();
+      const per = out.byteLength / DTYPE_BYTES[dtype];
+      for (let i = 0; i < count; i += per) {
+        const chunk = values.subarray(i, Math.min(i + per, count));
+        const bytes = out.subarray(0, chunk.length * DTYPE_BYTES[dtype]);
+        encodeFloats(dtype, chunk, bytes);
+        await sink.write(bytes);
+      }
+    },
+  };
+}
+
+/** Elements per chunk when an elementwise computation streams a tensor (4 MiB of float32). */
+export const ELEMENT_CHUNK = 1 << 20;
+
+/** Reads elements [start, start + count) of a float tensor into the float buffer of `slot`. */
+export async function readFloatRange(
+  io: StreamContext,
+  entry: TensorEntry,
+  start: number,
+  count: number,
+  slot: number,
+): Promise<Float32Array> {
+  const size = DTYPE_BYTES[entry.dtype];
+  const fh = await io.handle(entry.file);
+  const bytes = io.byteSlot(slot, count * size);
+  await readFully(fh, bytes, count * size, entry.begin + start * size, entry.file);
+  const out = io.floats(slot, count);
+  decodeFloats(entry.dtype, bytes, out);
+  return out;
+}
+
+/**
+ * An output tensor computed chunk by chunk: `compute(start, count)` gives elements [start, start +
+ * count) as float32, and each chunk is encoded and written before the next is computed.
+ */
+export function chunkedTensor(
+  name: string,
+  dtype: DType,
+  shape: number[],
+  compute: (io: StreamContext, start: number, count: number) => Promise<Float32Array>,
+): OutputTensor {
+  const total = shape.reduce((a, b) => a * b, 1);
+  return {
+    name,
+    dtype,
+    shape,
+    byteLength: total * DTYPE_BYTES[dtype],
+    async write(sink, io) {
+      const { out } = io.conversionScratch();
+      for (let s = 0; s < total; s += ELEMENT_CHUNK) {
+        const n = Math.min(ELEMENT_CHUNK, total - s);
+        const values = await compute(io, s, n);
+        const bytes = out.subarray(0, n * DTYPE_BYTES[dtype]);
+        encodeFloats(dtype, values, bytes);
+        await sink.write(bytes);
       }
     },
   };

@@ -4,6 +4,7 @@ import { VERSION } from "../version.js";
 import { registerEval } from "./eval.js";
 import { registerExample } from "./example.js";
 import { registerGenerate } from "./generate.js";
+import { registerMerge } from "./merge.js";
 import { registerTrain } from "./train.js";
 import { registerInspect } from "./inspect.js";
 import { registerUpscale } from "./upscale.js";
@@ -19,6 +20,7 @@ registerInspect(program);
 registerEval(program);
 registerGenerate(program);
 registerTrain(program);
+registerMerge(program);
 registerExample(program);
 
 await program.parseAsync(process.argv);

@@ -118,7 +118,7 @@ export async function planRecipe(file: string, opts: RecipeOptions = {}): Promis
     const i = names.indexOf(ref);
     if (i >= 0) return i;
     names.push(ref);
-    layouts.push(layerLayout(await openModelFolder(locate(ref, file))));
+    layouts.push(layerLayout(await openModelFolder(locateModel(ref, file))));
     return names.length - 1;
   };
   const layers: LayerSource[] = [];
@@ -179,7 +179,7 @@ function modelRef(v: unknown, where: string, fail: (d: string) => RecipeError): 
 }
 
 /** mergekit resolves paths from the working directory; a recipe kept beside its models works too. */
-function locate(ref: string, recipeFile: string): string {
+export function locateModel(ref: string, recipeFile: string): string {
   if (isAbsolute(ref) || existsSync(ref)) return ref;
   const beside = join(dirname(recipeFile), ref);
   return existsSync(beside) ? beside : ref;

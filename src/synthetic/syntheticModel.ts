@@ -8,7 +8,7 @@ import { numel } from "../checkpoint/safetensorsHeader.js";
 import { CHUNK_BYTES, type OutputTensor } from "../checkpoint/tensorStream.js";
 import { shardName, writeShards } from "../checkpoint/writeShards.js";
 import { byteTokenizerFiles } from "./byteTokenizer.js";
-import { mulberry32 } from "../random.js";
+import { hashString, mulberry32 } from "../random.js";
 
 export const TINY_DIMS: Dims = {
   hidden: 64,
@@ -37,12 +37,6 @@ export interface SyntheticOptions {
   config?: Record<string, unknown>;
 }
 
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
 // "repeat" fill: one random chunk per dtype and kind, shared by every tensor (benchmarks need bytes, not variety).
 const repeatBlocks = new Map<string, Uint8Array>();
 
@@ -69,7 +63,7 @@ function syntheticTensor(
     shape,
     byteLength: count * size,
     async write(sink) {
-      const rand = mulberry32(seed ^ hash(name));
+      const rand = mulberry32(seed ^ hashString(name));
       const per = CHUNK_BYTES / size;
       for (let done = 0; done < count; done += per) {
         const n = Math.min(per, count - done);

@@ -1,8 +1,8 @@
 // `deepen train pretrain`: continued pretraining (step 2 of the SOLAR recipe) on the engine, with
 // packing, AdamW, schedules, evaluation, atomic checkpoints and exact resume.
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
-import { appendFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFileSync, existsSync, readdirSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import { checkOutputTarget } from "../checkpoint/atomicOutput.js";
@@ -335,6 +335,13 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   };
 
   const metrics = join(o.out, METRICS_FILE);
+  if (state && existsSync(metrics)) {
+    // Steps logged after the checkpoint we resume from will be run again: drop their lines.
+    const kept = (await readFile(metrics, "utf8"))
+      .split("\n")
+      .filter((l) => l.trim() && (JSON.parse(l) as StepRecord).step <= state!.step);
+    await writeFile(metrics, kept.map((l) => l + "\n").join(""));
+  }
   const settings = {
     model: base.folder.dir,
     data: o.data,
@@ -421,7 +428,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       log: (rec) => {
         firstLoss ??= rec.loss;
         lastLoss = rec.loss;
-        void appendFile(metrics, JSON.stringify(rec) + "\n");
+        appendFileSync(metrics, JSON.stringify(rec) + "\n"); // in order, and on disk before the next step
         o.onLog?.(rec);
       },
       interrupted: o.interrupted ?? (() => false),

@@ -113,9 +113,20 @@ test("a run killed with SIGKILL and resumed ends with the same weights, bit for 
   const a = await modelTensors(join(straight, "final"));
   const b = await modelTensors(join(killed, "final"));
   for (const [name, t] of a) assert.ok(t.bytes.equals(b.get(name)!.bytes), `${name} identical`);
-  // The metrics of the resumed steps repeat the uninterrupted run's.
-  const last = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").pop()!;
-  assert.equal(JSON.parse(last(killed)).loss, JSON.parse(last(straight)).loss);
+  // The resumed run's log reads as one run: each step once, with the uninterrupted run's losses.
+  const log = (dir: string) =>
+    readFileSync(join(dir, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { step: number; loss: number });
+  assert.deepEqual(
+    log(killed).map((r) => r.step),
+    [...Array(12).keys()].map((i) => i + 1),
+  );
+  assert.deepEqual(
+    log(killed).map((r) => r.loss),
+    log(straight).map((r) => r.loss),
+  );
 });
 
 test("frozen parameters stay byte-identical; --train-layers trains only those layers", async () => {

@@ -1,0 +1,198 @@
+// mergekit's YAML merge configuration, read into typed form: models or slices, base_model,
+// merge_method, parameters (scalars, per-model values, gradients over layers, {filter, value}
+// lists), dtype/out_dtype, tokenizer_source, chat_template.
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import { type DType, parseDType } from "../checkpoint/dtype.js";
+import { RecipeError } from "../errors.js";
+import type { ConditionalValue, ParameterSetting } from "../surgery/scaleRules.js";
+
+/** A merge config is a few KB of YAML; refuse anything that could not be one before parsing it. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+export type Settings = Record<string, ParameterSetting | boolean>;
+
+export interface MergeSource {
+  model: string;
+  layerRange?: [number, number];
+  params: Settings;
+  where: string;
+}
+
+export interface MergeSlice {
+  sources: MergeSource[];
+  params: Settings;
+}
+
+export interface MergeConfig {
+  file: string;
+  method: string;
+  /** The models form: every tensor of every model, merged whole. */
+  models?: MergeSource[];
+  slices?: MergeSlice[];
+  baseModel?: string;
+  params: Settings;
+  dtype?: DType;
+  outDtype?: DType;
+  tokenizerSource?: string;
+  chatTemplate?: string;
+  /** The YAML as written, kept beside the output. */
+  text: string;
+  raw: Record<string, unknown>;
+}
+
+const TOP_KEYS = new Set([
+  "merge_method",
+  "models",
+  "slices",
+  "base_model",
+  "parameters",
+  "dtype",
+  "out_dtype",
+  "tokenizer_source",
+  "tokenizer",
+  "chat_template",
+  "name",
+]);
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export async function readMergeConfig(file: string): Promise<MergeConfig> {
+  const fail = (d: string) => new RecipeError(file, d);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (text.length > MAX_CONFIG_BYTES) throw fail(`over ${MAX_CONFIG_BYTES} bytes; not a merge config`);
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw fail(`not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (!isObj(doc)) throw fail("expected a YAML mapping with merge_method and models or slices");
+  for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(`unknown key ${k}`);
+  if (typeof doc.merge_method !== "string") throw fail("merge_method is missing");
+  if (doc.tokenizer !== undefined)
+    throw fail("the tokenizer section (vocabulary merging) is not supported yet");
+  const modelRef = (v: unknown, where: string): string => {
+    if (isObj(v) && isObj(v.model) && typeof v.model.path === "string") return v.model.path;
+    if (typeof v !== "string" || v === "") throw fail(`${where}: model must be a path or a Hugging Face id`);
+    if (v.includes("+")) throw fail(`${where}: ${v}: LoRA adapters (model+lora) are not supported`);
+    return v;
+  };
+  const source = (s: unknown, where: string, needRange: boolean): MergeSource => {
+    if (!isObj(s)) throw fail(`${where} is not a mapping`);
+    for (const k of Object.keys(s)) {
+      if (k !== "model" && k !== "layer_range" && k !== "parameters")
+        throw fail(`${where}: unknown key ${k}`);
+    }
+    let layerRange: [number, number] | undefined;
+    if (s.layer_range !== undefined || needRange) {
+      const r = s.layer_range;
+      if (
+        !Array.isArray(r) ||
+        r.length !== 2 ||
+        !r.every((x) => Number.isInteger(x) && x >= 0) ||
+        r[0] >= r[1]
+      ) {
+        throw fail(
+          `${where}.layer_range must be [start, end) with 0 <= start < end, got ${JSON.stringify(r)}`,
+        );
+      }
+      layerRange = [r[0], r[1]];
+    }
+    return {
+      model: modelRef(s.model, where),
+      layerRange,
+      params: settings(s.parameters, `${where}.parameters`, fail),
+      where,
+    };
+  };
+  let models: MergeSource[] | undefined;
+  let slices: MergeSlice[] | undefined;
+  if (doc.slices !== undefined) {
+    if (doc.models !== undefined) throw fail("give models or slices, not both");
+    if (!Array.isArray(doc.slices) || doc.slices.length === 0) throw fail("slices must be a non-empty list");
+    slices = doc.slices.map((sl, i) => {
+      const where = `slices[${i}]`;
+      if (!isObj(sl) || !Array.isArray(sl.sources) || sl.sources.length === 0)
+        throw fail(`${where}.sources must be a non-empty list`);
+      for (const k of Object.keys(sl))
+        if (k !== "sources" && k !== "parameters") throw fail(`${where}: unknown key ${k}`);
+      const sources = sl.sources.map((s, j) => source(s, `${where}.sources[${j}]`, true));
+      const len = sources[0]!.layerRange![1] - sources[0]!.layerRange![0];
+      for (const s of sources) {
+        if (s.layerRange![1] - s.layerRange![0] !== len)
+          throw fail(`${where}: every source's layer_range must span ${len} layers`);
+      }
+      return { sources, params: settings(sl.parameters, `${where}.parameters`, fail) };
+    });
+  } else {
+    if (!Array.isArray(doc.models) || doc.models.length === 0)
+      throw fail("needs models (a non-empty list) or slices");
+    models = doc.models.map((m, i) => source(m, `models[${i}]`, false));
+  }
+  const dtypeOf = (key: "dtype" | "out_dtype") => {
+    const v = doc[key];
+    if (v === undefined) return undefined;
+    try {
+      return parseDType(String(v), key);
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+  };
+  const chat = doc.chat_template;
+  if (chat !== undefined && typeof chat !== "string") throw fail("chat_template must be a string");
+  const ts = doc.tokenizer_source;
+  if (ts !== undefined && typeof ts !== "string")
+    throw fail("tokenizer_source must be base, union or a model");
+  return {
+    file,
+    method: doc.merge_method,
+    models,
+    slices,
+    baseModel: doc.base_model === undefined ? undefined : modelRef(doc.base_model, "base_model"),
+    params: settings(doc.parameters, "parameters", fail),
+    dtype: dtypeOf("dtype"),
+    outDtype: dtypeOf("out_dtype"),
+    tokenizerSource: ts,
+    chatTemplate: chat,
+    text,
+    raw: doc,
+  };
+}
+
+function settings(v: unknown, where: string, fail: (d: string) => RecipeError): Settings {
+  if (v === undefined || v === null) return {};
+  if (!isObj(v)) throw fail(`${where} must be a mapping`);
+  const out: Settings = {};
+  for (const [k, s] of Object.entries(v)) out[k] = setting(s, `${where}.${k}`, fail);
+  return out;
+}
+
+function setting(v: unknown, where: string, fail: (d: string) => RecipeError): ParameterSetting | boolean {
+  if (typeof v === "boolean") return v;
+  const gradient = (g: unknown, w: string) => {
+    if (typeof g === "number" && Number.isFinite(g)) return g;
+    if (typeof g === "boolean") return g ? 1 : 0;
+    if (Array.isArray(g) && g.length > 0 && g.every((x) => typeof x === "number" && Number.isFinite(x)))
+      return g as number[];
+    throw fail(
+      `${w} must be a number, a list of numbers, or {filter, value} entries; got ${JSON.stringify(g)}`,
+    );
+  };
+  if (Array.isArray(v) && v.some(isObj)) {
+    return v.map((c, i): ConditionalValue => {
+      const w = `${where}[${i}]`;
+      if (!isObj(c) || !("value" in c)) throw fail(`${w} must be {filter, value} or {value}`);
+      if (c.filter !== undefined && typeof c.filter !== "string") throw fail(`${w}.filter must be a string`);
+      return { filter: c.filter as string | undefined, value: gradient(c.value, `${w}.value`) };
+    });
+  }
+  if (isObj(v) && "value" in v) return setting([v], where, fail);
+  return gradient(v, where);
+}

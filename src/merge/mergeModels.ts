@@ -1,0 +1,214 @@
+// `deepen merge CONFIG.yml -o OUT`: mergekit-compatible merges, streamed one tensor name at a time.
+import { existsSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { withAtomicOutput, checkOutputTarget } from "../checkpoint/atomicOutput.js";
+import { CONFIG_FILE } from "../checkpoint/modelFolder.js";
+import { numel } from "../checkpoint/safetensorsHeader.js";
+import { writeShards } from "../checkpoint/writeShards.js";
+import { RecipeError } from "../errors.js";
+import { carryFiles } from "../surgery/carryFiles.js";
+import type { LayerPlan } from "../surgery/layerPlan.js";
+import { LINEAGE_FILE, type Lineage, readLineage } from "../surgery/lineage.js";
+import { formatCount } from "../surgery/modelCard.js";
+import { rewriteConfig } from "../surgery/rewriteConfig.js";
+import { upscale } from "../surgery/upscale.js";
+import { VERSION } from "../version.js";
+import { readMergeConfig } from "./mergeConfig.js";
+import { METHODS } from "./methods/registry.js";
+import { mergeTensors, type MergePlan, planMerge } from "./planMerge.js";
+
+export const MERGE_CONFIG_FILE = "mergekit_config.yml";
+
+export interface MergeOptions {
+  out?: string;
+  seed?: number;
+  force?: boolean;
+  shardBytes?: number;
+  dryRun?: boolean;
+  command?: string;
+  onStart?: (totalBytes: number) => void;
+  onProgress?: (written: number) => void;
+}
+
+export interface MergeResult {
+  method: string;
+  models: string[];
+  layers: number;
+  parameters: number;
+  bytes: number;
+  tensors: number;
+}
+
+/** The layer map of a merge, for config rewriting: each output layer from its first source's layer. */
+function layerMapOf(plan: MergePlan): LayerPlan {
+  const cfg = plan.config;
+  const layers = cfg.models
+    ? Array.from({ length: plan.layers }, (_, i) => ({ model: plan.reference, layer: i }))
+    : cfg.slices!.flatMap((sl) => {
+        const s = sl.sources[0]!;
+        const [a, b] = s.layerRange!;
+        const model = plan.refs.indexOf(s.model);
+        return Array.from({ length: b - a }, (_, k) => ({ model, layer: a + k }));
+      });
+  return {
+    method: "passthrough",
+    models: plan.layouts,
+    layers,
+    headFrom: plan.reference,
+    tailFrom: plan.reference,
+    configFrom: plan.reference,
+    tokenizerFrom: plan.reference,
+    dtype: cfg.outDtype ?? cfg.dtype,
+    newLayers: [],
+    recipe: {},
+  };
+}
+
+function tokenizerModel(plan: MergePlan): number {
+  const ts = plan.config.tokenizerSource;
+  const fail = (d: string) => new RecipeError(plan.config.file, d);
+  if (ts === undefined) return plan.reference;
+  if (ts === "base") {
+    if (plan.base === undefined) throw fail("tokenizer_source: base needs a base_model");
+    return plan.base;
+  }
+  if (ts === "union")
+    throw fail(
+      "tokenizer_source: union (vocabulary merging) is not supported yet; use base or a model of the config",
+    );
+  const i = plan.refs.indexOf(ts);
+  if (i < 0) throw fail(`tokenizer_source ${ts} is not a model of this config`);
+  return i;
+}
+
+/** Sets the output's chat template: a Jinja template string replaces the carried one; "auto" keeps it. */
+async function applyChatTemplate(dir: string, template: string | undefined, file: string) {
+  if (template === undefined || template === "auto") return;
+  if (!/\{[%{]/.test(template)) {
+    throw new RecipeError(
+      file,
+      `chat_template ${template}: built-in template names are not supported; give the Jinja template itself`,
+    );
+  }
+  const cfgFile = join(dir, "tokenizer_config.json");
+  const cfg = existsSync(cfgFile)
+    ? (JSON.parse(await readFile(cfgFile, "utf8")) as Record<string, unknown>)
+    : {};
+  cfg.chat_template = template;
+  await writeFile(cfgFile, JSON.stringify(cfg, null, 2) + "\n");
+  await rm(join(dir, "chat_template.jinja"), { force: true }); // it would take precedence over the config's
+}
+
+export async function mergeModels(configFile: string, opts: MergeOptions = {}): Promise<MergeResult> {
+  const config = await readMergeConfig(configFile);
+  if (config.method === "passthrough") {
+    // A layer stack: the surgery writer executes it.
+    const r = await upscale({
+      recipe: configFile,
+      out: opts.out,
+      force: opts.force,
+      shardBytes: opts.shardBytes,
+      dryRun: opts.dryRun,
+      command: opts.command,
+      onStart: opts.onStart,
+      onProgress: opts.onProgress,
+    });
+    return {
+      method: "passthrough",
+      models: r.lineage.sources.map((s) => s.name),
+      layers: r.layers,
+      parameters: r.parameters,
+      bytes: r.bytes,
+      tensors: r.tensors.length,
+    };
+  }
+  const method = METHODS[config.method];
+  if (!method) {
+    throw new RecipeError(
+      configFile,
+      `unknown merge_method ${config.method} (known: ${[...Object.keys(METHODS), "passthrough"].join(", ")})`,
+    );
+  }
+  if (!opts.dryRun) {
+    if (opts.out === undefined)
+      throw new RecipeError(configFile, "missing -o/--out: where to write the merged model");
+    checkOutputTarget(opts.out, { force: opts.force });
+  }
+  const plan = await planMerge(config, method);
+  const tensors = mergeTensors(plan, opts.seed ?? 0);
+  const parameters = tensors.reduce((a, t) => a + numel(t.shape), 0);
+  const bytes = tensors.reduce((a, t) => a + t.byteLength, 0);
+  const result: MergeResult = {
+    method: method.name,
+    models: plan.refs,
+    layers: plan.layers,
+    parameters,
+    bytes,
+    tensors: tensors.length,
+  };
+  if (opts.dryRun) return result;
+  const tokFrom = tokenizerModel(plan);
+  const { config: outConfig } = rewriteConfig(layerMapOf(plan));
+  const parents: Lineage[] = [];
+  for (const l of plan.layouts) {
+    const p = await readLineage(l.model.dir);
+    if (p) parents.push(p);
+  }
+  const lineage: Lineage = {
+    deepen_version: VERSION,
+    method: "merge",
+    recipe: { merge_method: method.name, config: config.raw, seed: opts.seed ?? 0 },
+    sources: plan.layouts.map((l, i) => ({
+      name: plan.refs[i]!,
+      path: l.model.dir,
+      architecture: l.family.architectures[0]!,
+      layers: l.layers,
+    })),
+    layer_map: layerMapOf(plan).layers,
+    new_layers: [],
+    parameters,
+    parents,
+  };
+  const inputs = plan.layouts.map((l) => l.model.dir);
+  await withAtomicOutput(opts.out!, { force: opts.force, inputs }, async (tmp) => {
+    opts.onStart?.(bytes);
+    await writeShards(tmp, tensors, { shardBytes: opts.shardBytes, onProgress: opts.onProgress });
+    await writeFile(join(tmp, CONFIG_FILE), JSON.stringify(outConfig, null, 2) + "\n");
+    await carryFiles(plan.layouts[tokFrom]!.model.dir, tmp);
+    await applyChatTemplate(tmp, config.chatTemplate, configFile);
+    await writeFile(join(tmp, MERGE_CONFIG_FILE), config.text);
+    await writeFile(join(tmp, LINEAGE_FILE), JSON.stringify(lineage, null, 2) + "\n");
+    await writeFile(join(tmp, "README.md"), mergeCard(plan, parameters, opts.command));
+  });
+  return result;
+}
+
+function mergeCard(plan: MergePlan, parameters: number, command?: string): string {
+  const front = stringify({
+    base_model: [...new Set(plan.refs)],
+    library_name: "transformers",
+    tags: ["deepen", "merge", plan.method.name],
+  });
+  return [
+    "---",
+    front.trimEnd(),
+    "---",
+    "",
+    `# Merge of ${plan.refs.length} models (${plan.method.name})`,
+    "",
+    `Made with deepen ${VERSION} by ${plan.method.name} (${plan.method.reference}).`,
+    "",
+    `- Parameters: ${formatCount(parameters)} (${parameters}), ${plan.layers} layers`,
+    ...plan.refs.map((r, i) => `- ${i === plan.base ? "Base model" : "Model"}: ${r}`),
+    "",
+    "## Configuration",
+    "",
+    "```yaml",
+    plan.config.text.trimEnd(),
+    "```",
+    "",
+    ...(command ? ["## Reproduce", "", "```", command, "```", ""] : []),
+  ].join("\n");
+}

@@ -1,0 +1,329 @@
+// From a merge config to the list of output tensors: for each, the same-named tensor of every
+// input model, the method's parameters resolved for that tensor (source over slice over global,
+// gradients read at the layer's place, {filter, value} lists matched against the name), and a
+// producer that merges them when the writer reaches it: one tensor name in memory at a time.
+import { type LayerLayout, layerLayout } from "../arch/layerLayout.js";
+import type { DType } from "../checkpoint/dtype.js";
+import { openModelFolder } from "../checkpoint/modelFolder.js";
+import type { TensorEntry } from "../checkpoint/safetensorsHeader.js";
+import {
+  chunkedTensor,
+  computedTensor,
+  type OutputTensor,
+  readFloatRange,
+  readTensorFloats,
+} from "../checkpoint/tensorStream.js";
+import { RecipeError } from "../errors.js";
+import { hashString, mulberry32 } from "../random.js";
+import { locateModel } from "../surgery/planRecipe.js";
+import { evaluateSetting, type ParameterSetting } from "../surgery/scaleRules.js";
+import type { MergeConfig, MergeSource, Settings } from "./mergeConfig.js";
+import type { MergeMethod, ParamSpec } from "./methods/method.js";
+
+/** One input of one output tensor. */
+interface TensorInput {
+  model: number;
+  entry: TensorEntry;
+  /** Parameter settings, most specific first (source, slice, global). */
+  settings: Settings[];
+}
+
+export interface PlannedTensor {
+  name: string;
+  shape: number[];
+  dtype: DType;
+  inputs: TensorInput[];
+  baseIndex?: number;
+  /** Position for gradients: the layer's place in its slice, 0 for embeddings, 1 for the head. */
+  t: number;
+  globalSettings: Settings[];
+}
+
+export interface MergePlan {
+  config: MergeConfig;
+  method: MergeMethod;
+  /** Distinct models, in order of first mention; names as written in the config. */
+  refs: string[];
+  layouts: LayerLayout[];
+  base?: number;
+  /** The model whose config.json the output takes (base_model, else the first). */
+  reference: number;
+  layers: number;
+  tensors: PlannedTensor[];
+}
+
+const fmt = (shape: readonly number[]) => `[${shape.join(", ")}]`;
+
+export async function planMerge(config: MergeConfig, method: MergeMethod): Promise<MergePlan> {
+  const fail = (d: string) => new RecipeError(config.file, d);
+  const refs: string[] = [];
+  const layouts: LayerLayout[] = [];
+  const indexOf = async (ref: string) => {
+    let i = refs.indexOf(ref);
+    if (i < 0) {
+      refs.push(ref);
+      layouts.push(layerLayout(await openModelFolder(locateModel(ref, config.file))));
+      i = refs.length - 1;
+    }
+    return i;
+  };
+  const allSources = [...(config.models ?? []), ...(config.slices ?? []).flatMap((s) => s.sources)];
+  for (const s of allSources) await indexOf(s.model);
+  const base = config.baseModel === undefined ? undefined : await indexOf(config.baseModel);
+  if (method.requiresBase && base === undefined) throw fail(`merge_method ${method.name} needs a base_model`);
+  const reference = base ?? 0;
+  const family = layouts[reference]!.family;
+  for (let i = 0; i < layouts.length; i++) {
+    if (layouts[i]!.family !== family)
+      throw fail(`models ${refs[reference]} and ${refs[i]} differ in architecture`);
+  }
+  checkParameterNames(config, method, fail);
+
+  const tensors: PlannedTensor[] = [];
+  const outDtype = config.outDtype ?? config.dtype;
+  const pfx = family.layerPrefix;
+  // Adds one output tensor merged from `sources`' tensors named `names[i]` (a layer's tensor has a different index per source).
+  const add = (
+    outName: string,
+    srcs: { source: MergeSource | undefined; model: number; name: string }[],
+    t: number,
+    slice: Settings,
+  ) => {
+    const inputs: TensorInput[] = srcs.map((s) => {
+      const entry = layouts[s.model]!.model.tensors.get(s.name);
+      if (!entry) throw fail(`model ${refs[s.model]} has no tensor ${s.name}`);
+      return { model: s.model, entry, settings: [s.source?.params ?? {}, slice, config.params] };
+    });
+    const first = inputs[0]!.entry;
+    for (const inp of inputs) {
+      if (JSON.stringify(inp.entry.shape) !== JSON.stringify(first.shape)) {
+        throw fail(
+          `tensor ${outName} is ${fmt(first.shape)} in ${refs[inputs[0]!.model]} but ${fmt(inp.entry.shape)} in ${refs[inp.model]}`,
+        );
+      }
+    }
+    const baseIndex = base === undefined ? undefined : inputs.findIndex((i) => i.model === base);
+    tensors.push({
+      name: outName,
+      shape: first.shape,
+      dtype: outDtype && ["F32", "F16", "BF16"].includes(first.dtype) ? outDtype : first.dtype,
+      inputs,
+      baseIndex: baseIndex === undefined || baseIndex < 0 ? undefined : baseIndex,
+      t,
+      globalSettings: [slice, config.params],
+    });
+  };
+
+  let layers: number;
+  if (config.models) {
+    // Every tensor of the reference model, merged across the listed models (and base_model when the method needs it).
+    const srcModels = await Promise.all(
+      config.models.map(async (m) => ({ source: m, model: await indexOf(m.model) })),
+    );
+    if (base !== undefined && method.requiresBase && !srcModels.some((s) => s.model === base)) {
+      srcModels.push({ source: undefined as unknown as MergeSource, model: base });
+    }
+    checkCount(method, srcModels.length, fail);
+    const ref = layouts[reference]!;
+    layers = ref.layers;
+    for (const s of srcModels) {
+      if (layouts[s.model]!.layers !== layers)
+        throw fail(
+          `models ${refs[reference]} and ${refs[s.model]} differ in depth (${layers} vs ${layouts[s.model]!.layers} layers)`,
+        );
+    }
+    const place = (name: string) => {
+      if (ref.tail.some((e) => e.name === name)) return 1;
+      if (!name.startsWith(pfx)) return 0;
+      return layers > 1 ? Number(name.slice(pfx.length).split(".")[0]) / (layers - 1) : 0;
+    };
+    const names = [
+      ...ref.head.map((e) => e.name),
+      ...ref.layerTensors.flatMap((m, i) => [...m.keys()].map((r) => `${pfx}${i}.${r}`)),
+      ...ref.tail.map((e) => e.name),
+    ];
+    for (const name of names)
+      add(
+        name,
+        srcModels.map((s) => ({ ...s, name })),
+        place(name),
+        {},
+      );
+    for (const s of srcModels) {
+      for (const name of layouts[s.model]!.model.tensors.keys()) {
+        if (!ref.model.tensors.has(name))
+          throw fail(`model ${refs[s.model]} has tensor ${name}, which ${refs[reference]} lacks`);
+      }
+    }
+  } else {
+    const slices = config.slices!;
+    layers = 0;
+    const sliceModels = await Promise.all(
+      slices.map((sl) =>
+        Promise.all(sl.sources.map(async (s) => ({ source: s, model: await indexOf(s.model) }))),
+      ),
+    );
+    const edge = (which: "head" | "tail", si: number, t: number) => {
+      const srcs = sliceModels[si]!;
+      checkCount(method, srcs.length, fail);
+      for (const e of layouts[srcs[0]!.model]![which])
+        add(
+          e.name,
+          srcs.map((s) => ({ ...s, name: e.name })),
+          t,
+          slices[si]!.params,
+        );
+    };
+    edge("head", 0, 0);
+    slices.forEach((sl, si) => {
+      const srcs = sliceModels[si]!;
+      checkCount(method, srcs.length, fail);
+      if (base !== undefined && method.requiresBase && !srcs.some((s) => s.model === base)) {
+        throw fail(`slices[${si}]: base_model ${refs[base]} must be one of the slice's sources`);
+      }
+      const [a, b] = sl.sources[0]!.layerRange!;
+      for (const s of srcs) {
+        const n = layouts[s.model]!.layers;
+        if (s.source.layerRange![1] > n)
+          throw fail(
+            `${s.source.where}.layer_range [${s.source.layerRange![0]}, ${s.source.layerRange![1]}) is outside ${refs[s.model]}, which has ${n} layers`,
+          );
+      }
+      for (let k = 0; k < b - a; k++) {
+        const t = b - a > 1 ? k / (b - a - 1) : 0;
+        const firstLayer = layouts[srcs[0]!.model]!.layerTensors[sl.sources[0]!.layerRange![0] + k]!;
+        for (const rel of firstLayer.keys()) {
+          add(
+            `${pfx}${layers + k}.${rel}`,
+            srcs.map((s) => ({ ...s, name: `${pfx}${s.source.layerRange![0] + k}.${rel}` })),
+            t,
+            sl.params,
+          );
+        }
+      }
+      layers += b - a;
+    });
+    edge("tail", slices.length - 1, 1);
+  }
+  return { config, method, refs, layouts, base, reference, layers, tensors };
+}
+
+function checkCount(method: MergeMethod, n: number, fail: (d: string) => RecipeError) {
+  if (n < method.minModels || (method.maxModels !== undefined && n > method.maxModels)) {
+    const want =
+      method.maxModels === method.minModels
+        ? `exactly ${method.minModels}`
+        : method.maxModels === undefined
+          ? `at least ${method.minModels}`
+          : `${method.minModels} to ${method.maxModels}`;
+    throw fail(`merge_method ${method.name} takes ${want} models, got ${n}`);
+  }
+}
+
+function checkParameterNames(config: MergeConfig, method: MergeMethod, fail: (d: string) => RecipeError) {
+  const known = new Set([...method.globalParameters, ...method.modelParameters].map((p) => p.name));
+  const check = (s: Settings, where: string) => {
+    for (const k of Object.keys(s)) {
+      if (!known.has(k))
+        throw fail(
+          `${where}: unknown parameter ${k} for merge_method ${method.name} (it takes ${[...known].join(", ") || "none"})`,
+        );
+    }
+  };
+  check(config.params, "parameters");
+  (config.models ?? []).forEach((m) => check(m.params, `${m.where}.parameters`));
+  (config.slices ?? []).forEach((sl, i) => {
+    check(sl.params, `slices[${i}].parameters`);
+    sl.sources.forEach((s) => check(s.params, `${s.where}.parameters`));
+  });
+}
+
+/** The value of parameter `spec` for tensor `name` at `t`: the first setting that gives one, else the default. */
+function resolve(
+  spec: ParamSpec,
+  settings: Settings[],
+  name: string,
+  t: number,
+  who: string,
+  fail: (d: string) => RecipeError,
+  optional = false,
+): number | boolean | undefined {
+  for (const s of settings) {
+    const v = s[spec.name];
+    if (v === undefined) continue;
+    const value = typeof v === "boolean" ? v : evaluateSetting(v as ParameterSetting, name, t);
+    if (value === undefined) continue;
+    if (spec.kind === "boolean") return typeof value === "boolean" ? value : value !== 0;
+    if (typeof value === "boolean")
+      throw fail(`parameter ${spec.name}${who}: expected a number, got ${value}`);
+    const below = spec.min !== undefined && (spec.minExclusive ? value <= spec.min : value < spec.min);
+    const above = spec.max !== undefined && value > spec.max;
+    if (below || above) {
+      const lo = spec.min === undefined ? "-inf" : `${spec.minExclusive ? "(" : "["}${spec.min}`;
+      const hi = spec.max === undefined ? "inf)" : `${spec.max}]`;
+      throw fail(`parameter ${spec.name} = ${value}${who} for ${name} is outside ${lo}, ${hi}`);
+    }
+    return value;
+  }
+  if (spec.default === undefined && !optional)
+    throw fail(`parameter ${spec.name}${who} is required by this merge_method and not given`);
+  return spec.default;
+}
+
+/** The output tensors of a plan, each merged when written. */
+export function mergeTensors(plan: MergePlan, seed: number): OutputTensor[] {
+  const fail = (d: string) => new RecipeError(plan.config.file, d);
+  return plan.tensors.map((pt) => {
+    // Resolve parameters now, so a bad value fails before anything is written.
+    // As in mergekit, the base model's per-model parameters are not required (methods do not read them).
+    const modelParams = pt.inputs.map((inp, i) => {
+      const out: Record<string, number | boolean> = {};
+      for (const spec of plan.method.modelParameters) {
+        const v = resolve(
+          spec,
+          inp.settings,
+          pt.name,
+          pt.t,
+          ` for model ${plan.refs[inp.model]}`,
+          fail,
+          i === pt.baseIndex,
+        );
+        if (v !== undefined) out[spec.name] = v;
+      }
+      return out;
+    });
+    const params: Record<string, number | boolean> = {};
+    for (const spec of plan.method.globalParameters) {
+      const v = resolve(spec, pt.globalSettings, pt.name, pt.t, "", fail);
+      if (v !== undefined) params[spec.name] = v;
+    }
+    const run = (tensors: Float32Array[], shape: readonly number[]) => {
+      try {
+        return plan.method.merge({
+          tensors,
+          baseIndex: pt.baseIndex,
+          modelParams,
+          params,
+          shape,
+          random: mulberry32(seed ^ hashString(pt.name)),
+        });
+      } catch (e) {
+        throw fail(`${plan.method.name} on ${pt.name}: ${(e as Error).message}`);
+      }
+    };
+    if (plan.method.elementwise) {
+      // Chunk by chunk: memory stays at a few MiB per input whatever the tensor's size.
+      return chunkedTensor(pt.name, pt.dtype, pt.shape, async (io, start, count) => {
+        const chunks: Float32Array[] = [];
+        for (const [slot, inp] of pt.inputs.entries())
+          chunks.push(await readFloatRange(io, inp.entry, start, count, slot));
+        return run(chunks, [count]);
+      });
+    }
+    return computedTensor(pt.name, pt.dtype, pt.shape, async (io) => {
+      const inputs: Float32Array[] = [];
+      for (const [slot, inp] of pt.inputs.entries()) inputs.push(await readTensorFloats(io, inp.entry, slot));
+      return run(inputs, pt.shape);
+    });
+  });
+}
