@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { RecipeError } from "../errors.js";
-import type { ConditionalValue, ParameterSetting } from "../surgery/scaleRules.js";
+import { type ParameterSetting, parseParameterSetting } from "../surgery/scaleRules.js";
 
 /** A merge config is a few KB of YAML; refuse anything that could not be one before parsing it. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -175,24 +175,5 @@ function settings(v: unknown, where: string, fail: (d: string) => RecipeError): 
 }
 
 function setting(v: unknown, where: string, fail: (d: string) => RecipeError): ParameterSetting | boolean {
-  if (typeof v === "boolean") return v;
-  const gradient = (g: unknown, w: string) => {
-    if (typeof g === "number" && Number.isFinite(g)) return g;
-    if (typeof g === "boolean") return g ? 1 : 0;
-    if (Array.isArray(g) && g.length > 0 && g.every((x) => typeof x === "number" && Number.isFinite(x)))
-      return g as number[];
-    throw fail(
-      `${w} must be a number, a list of numbers, or {filter, value} entries; got ${JSON.stringify(g)}`,
-    );
-  };
-  if (Array.isArray(v) && v.some(isObj)) {
-    return v.map((c, i): ConditionalValue => {
-      const w = `${where}[${i}]`;
-      if (!isObj(c) || !("value" in c)) throw fail(`${w} must be {filter, value} or {value}`);
-      if (c.filter !== undefined && typeof c.filter !== "string") throw fail(`${w}.filter must be a string`);
-      return { filter: c.filter as string | undefined, value: gradient(c.value, `${w}.value`) };
-    });
-  }
-  if (isObj(v) && "value" in v) return setting([v], where, fail);
-  return gradient(v, where);
+  return typeof v === "boolean" ? v : parseParameterSetting(v, where, fail);
 }

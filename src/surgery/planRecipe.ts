@@ -7,7 +7,7 @@ import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { openModelFolder } from "../checkpoint/modelFolder.js";
 import { RecipeError } from "../errors.js";
 import type { LayerPlan, LayerSource } from "./layerPlan.js";
-import type { ConditionalValue, ParameterSetting } from "./scaleRules.js";
+import { type ParameterSetting, parseParameterSetting } from "./scaleRules.js";
 
 /** A recipe is a few KB of YAML; refuse anything that could not be one before parsing it. */
 export const MAX_RECIPE_BYTES = 4 * 1024 * 1024;
@@ -195,28 +195,9 @@ function parseParameters(v: unknown, where: string, fail: (d: string) => RecipeE
       if (k === "normalize" || k === "int8_mask") continue;
       throw fail(`${where}: unknown parameter ${k} (passthrough takes scale)`);
     }
-    out.push(parseSetting(setting, `${where}.${k}`, fail));
+    out.push(parseParameterSetting(setting, `${where}.${k}`, fail));
   }
   return out;
-}
-
-function parseSetting(v: unknown, where: string, fail: (d: string) => RecipeError): ParameterSetting {
-  const gradient = (g: unknown, w: string) => {
-    if (typeof g === "number" && Number.isFinite(g)) return g;
-    if (Array.isArray(g) && g.length > 0 && g.every((x) => typeof x === "number" && Number.isFinite(x)))
-      return g as number[];
-    throw fail(`${w} must be a number or a list of numbers, got ${JSON.stringify(g)}`);
-  };
-  if (Array.isArray(v) && v.some(isObj)) {
-    return v.map((c, i): ConditionalValue => {
-      const w = `${where}[${i}]`;
-      if (!isObj(c) || !("value" in c)) throw fail(`${w} must be {filter, value} or {value}`);
-      if (c.filter !== undefined && typeof c.filter !== "string") throw fail(`${w}.filter must be a string`);
-      return { filter: c.filter as string | undefined, value: gradient(c.value, `${w}.value`) };
-    });
-  }
-  if (isObj(v) && "value" in v) return parseSetting([v], where, fail);
-  return gradient(v, where);
 }
 
 function checkCompatible(layouts: LayerLayout[], names: string[], fail: (d: string) => RecipeError) {

@@ -42,3 +42,37 @@ export function evaluateSetting(setting: ParameterSetting, name: string, t: numb
   }
   return undefined;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Reads one parameter value as mergekit writes it: a number, a gradient list, or {filter, value}
+ * entries (a single {value} mapping too). `fail` turns a message into the caller's error, naming
+ * the file; `where` names the place in it.
+ */
+export function parseParameterSetting(
+  v: unknown,
+  where: string,
+  fail: (detail: string) => Error,
+): ParameterSetting {
+  const gradient = (g: unknown, w: string): Gradient => {
+    if (typeof g === "number" && Number.isFinite(g)) return g;
+    if (typeof g === "boolean") return g ? 1 : 0;
+    if (Array.isArray(g) && g.length > 0 && g.every((x) => typeof x === "number" && Number.isFinite(x)))
+      return g as number[];
+    throw fail(
+      `${w} must be a number, a list of numbers, or {filter, value} entries; got ${JSON.stringify(g)}`,
+    );
+  };
+  if (Array.isArray(v) && v.some(isObject)) {
+    return v.map((c, i): ConditionalValue => {
+      const w = `${where}[${i}]`;
+      if (!isObject(c) || !("value" in c)) throw fail(`${w} must be {filter, value} or {value}`);
+      if (c.filter !== undefined && typeof c.filter !== "string") throw fail(`${w}.filter must be a string`);
+      return { filter: c.filter as string | undefined, value: gradient(c.value, `${w}.value`) };
+    });
+  }
+  if (isObject(v) && "value" in v) return parseParameterSetting([v], where, fail);
+  return gradient(v, where);
+}
