@@ -13,7 +13,20 @@ const program = new Command()
   .name("deepen")
   .description("grow language models by depth up-scaling, then heal, tune, merge and evaluate them")
   .version(VERSION)
-  .showHelpAfterError("(run deepen --help for usage)");
+  // Parse errors read like every other deepen error: one line, exit status 2 (bad usage).
+  .configureOutput({
+    outputError: (str, write) =>
+      write(
+        `deepen: ${str
+          .replace(/^error: /, "")
+          .replace(/\s*\n\s*/g, " ")
+          .trim()} (see --help)\n`,
+      ),
+  })
+  .exitOverride((err) => {
+    const ok = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(err.code);
+    process.exit(ok ? 0 : 2);
+  });
 
 registerUpscale(program);
 registerInspect(program);

@@ -241,3 +241,16 @@ test("Ctrl-C mid-write exits 130 and removes the partial output", async () => {
   assert.deepEqual(readdirSync(parent), []);
   rmSync(big, { recursive: true, force: true });
 });
+
+test("command-line parse errors are one line with exit status 2", () => {
+  for (const [args, re] of [
+    [["upscale", base, "--bogus"], /^deepen: unknown option '--bogus'/],
+    [["train", "pretrain", "--model", base], /^deepen: required option '--out <dir>' not specified/],
+    [["frobnicate"], /^deepen: unknown command 'frobnicate'/],
+  ] as const) {
+    const r = runCli([...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, re);
+  }
+});
