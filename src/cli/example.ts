@@ -1,5 +1,8 @@
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { OutputError } from "../errors.js";
 import { withAtomicOutput } from "../checkpoint/atomicOutput.js";
 import { describeLayerMap } from "../surgery/layerPlan.js";
 import { formatCount } from "../surgery/modelCard.js";
@@ -22,27 +25,27 @@ export function registerExample(program: Command): void {
       await runCommand(!!f.verbose, async () => {
         const base = join(f.out, "base");
         const grown = join(f.out, "upscaled");
-        await withAtomicOutput(f.out, { force: f.force }, async (tmp) => {
-          await writeSyntheticModel(join(tmp, "base"), {
+        if (existsSync(f.out) && !f.force)
+          throw new OutputError(`output ${f.out} exists; pass --force to replace it`);
+        await rm(f.out, { recursive: true, force: true });
+        // Each step writes atomically into its final place, so the lineage records real paths.
+        await withAtomicOutput(base, {}, (tmp) =>
+          writeSyntheticModel(tmp, {
             family: "llama",
             layers: 8,
             dims: { hidden: 256, intermediate: 688, heads: 8, kvHeads: 4, headDim: 32, vocab: 4096 },
-          });
-          const r = await upscale({
-            model: join(tmp, "base"),
-            out: join(tmp, "upscaled"),
-            command: `deepen upscale ${base} -o ${grown}`,
-          });
-          process.stdout.write(
-            `base: ${base} (LlamaForCausalLM, 8 layers, random weights)\n` +
-              `deepen upscale ${base} -o ${grown}\n` +
-              `  -> ${r.layers} layers, ${formatCount(r.parameters)} parameters; layer map:\n` +
-              describeLayerMap(r.plan, ["base"])
-                .map((l) => `     ${l}`)
-                .join("\n") +
-              "\n",
-          );
-        });
+          }),
+        );
+        const r = await upscale({ model: base, out: grown, command: `deepen upscale ${base} -o ${grown}` });
+        process.stdout.write(
+          `base: ${base} (LlamaForCausalLM, 8 layers, random weights)\n` +
+            `deepen upscale ${base} -o ${grown}\n` +
+            `  -> ${r.layers} layers, ${formatCount(r.parameters)} parameters; layer map:\n` +
+            describeLayerMap(r.plan, ["base"])
+              .map((l) => `     ${l}`)
+              .join("\n") +
+            "\n",
+        );
         process.stdout.write(`wrote ${f.out}/; next: deepen inspect ${grown}\n`);
       });
     });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { DecoderModel } from "../nn/decoderModel.js";
-import { generate } from "../nn/generate.js";
+import { checkGenerateOptions, generate } from "../nn/generate.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
 import { parseDevice, parseNumber } from "./deviceOption.js";
 import { parseCount } from "./parseOptions.js";
@@ -37,6 +37,7 @@ export function registerGenerate(program: Command): void {
           topP: parseNumber(f.topP, "--top-p"),
           seed: parseCount(f.seed, "--seed"),
         };
+        checkGenerateOptions(opts);
         const device = parseDevice(f.device);
         const tokenizer = await loadTokenizer(modelDir);
         const ids = f.chat

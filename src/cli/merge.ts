@@ -54,6 +54,7 @@ export function registerMerge(program: Command): void {
         }
         process.stdout.write(
           `${r.method} of ${r.models.join(", ")} -> ${r.layers} layers, ${formatCount(r.parameters)} parameters, ${(r.bytes / 1e9).toFixed(2)} GB\n` +
+            r.warnings.map((w) => `note: ${w}\n`).join("") +
             (f.dryRun ? "dry run: nothing written\n" : `wrote ${f.out} in ${seconds.toFixed(1)} s\n`),
         );
       });

@@ -47,10 +47,22 @@ type Format = "text" | "jsonl";
 
 /** How a file is read, from its name: `.jsonl` is JSONL, `.gz` is gzip of the format its name
  * without `.gz` says, anything else is a text file. */
+/** Data formats that are not text: training on their bytes as prose would be silently wrong. */
+const NOT_TEXT =
+  /\.(parquet|arrow|feather|zst|zip|tar|bz2|xz|7z|pdf|safetensors|bin|npy|npz|pt|png|jpe?g|gif)$/;
+
 export function fileFormat(path: string): { format: Format; gzip: boolean } {
   const lower = path.toLowerCase();
   const gzip = lower.endsWith(".gz");
   const inner = gzip ? lower.slice(0, -3) : lower;
+  if (NOT_TEXT.test(inner)) {
+    throw new UsageError(
+      `${path}: not a text or JSONL file (deepen reads .txt-like text, .jsonl and .gz of either)`,
+    );
+  }
+  if (inner.endsWith(".json")) {
+    throw new UsageError(`${path}: .json is ambiguous; give JSON Lines (one object per line) as .jsonl`);
+  }
   return { format: inner.endsWith(".jsonl") ? "jsonl" : "text", gzip };
 }
 
@@ -216,6 +228,11 @@ export async function* readFileDocuments(file: string, opts: ReadOptions = {}): 
   try {
     if (format === "text") {
       const text = await readWhole(file, gzip, opts.onBytes);
+      // A NUL or invalid UTF-8 (decoded as U+FFFD) in the first bytes means binary data, not prose.
+      const head = text.slice(0, 4096);
+      if (head.includes("\u0000") || head.includes("\uFFFD")) {
+        throw new UsageError(`${file}: binary data, not UTF-8 text`);
+      }
       if (text.length > 0) yield { text, source: file };
       return;
     }

@@ -51,6 +51,8 @@ export async function perplexityOfTokens(
   const { context } = opts;
   const stride = opts.stride ?? Math.max(1, Math.floor(context / 2));
   const batch = opts.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new UsageError(`--batch ${batch}: must be a positive integer`);
   if (!Number.isInteger(context) || context < 1)
     throw new UsageError(`--context ${context}: must be a positive integer`);
   if (!Number.isInteger(stride) || stride < 1 || stride > context) {

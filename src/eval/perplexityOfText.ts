@@ -24,13 +24,17 @@ export async function perplexityOfText(
   opts: TextPerplexityOptions = {},
 ): Promise<PerplexityResult> {
   let size: number;
+  let isFile: boolean;
   try {
-    size = (await stat(file)).size;
+    const st = await stat(file);
+    size = st.size;
+    isFile = st.isFile();
   } catch (e) {
     throw new UsageError(
       `--perplexity ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
     );
   }
+  if (!isFile) throw new UsageError(`--perplexity ${file}: not a file`);
   if (size > MAX_TEXT_BYTES)
     throw new UsageError(`--perplexity ${file}: ${size} bytes, over the ${MAX_TEXT_BYTES}-byte limit`);
   const text = await readFile(file, "utf8");

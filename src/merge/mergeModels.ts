@@ -7,7 +7,7 @@ import { withAtomicOutput, checkOutputTarget } from "../checkpoint/atomicOutput.
 import { CONFIG_FILE } from "../checkpoint/modelFolder.js";
 import { numel } from "../checkpoint/safetensorsHeader.js";
 import { writeShards } from "../checkpoint/writeShards.js";
-import { RecipeError } from "../errors.js";
+import { RecipeError, UsageError } from "../errors.js";
 import { carryFiles } from "../surgery/carryFiles.js";
 import type { LayerPlan } from "../surgery/layerPlan.js";
 import { LINEAGE_FILE, type Lineage, readLineage } from "../surgery/lineage.js";
@@ -39,6 +39,8 @@ export interface MergeResult {
   parameters: number;
   bytes: number;
   tensors: number;
+  /** Notes on the output's config (e.g. an explicit layer_types). */
+  warnings: string[];
 }
 
 /** The layer map of a merge, for config rewriting: each output layer from its first source's layer. */
@@ -83,15 +85,17 @@ function tokenizerModel(plan: MergePlan): number {
   return i;
 }
 
+function checkChatTemplate(template: string | undefined, file: string) {
+  if (template === undefined || template === "auto" || /\{[%{]/.test(template)) return;
+  throw new RecipeError(
+    file,
+    `chat_template ${template}: built-in template names are not supported; give the Jinja template itself`,
+  );
+}
+
 /** Sets the output's chat template: a Jinja template string replaces the carried one; "auto" keeps it. */
-async function applyChatTemplate(dir: string, template: string | undefined, file: string) {
+async function applyChatTemplate(dir: string, template: string | undefined) {
   if (template === undefined || template === "auto") return;
-  if (!/\{[%{]/.test(template)) {
-    throw new RecipeError(
-      file,
-      `chat_template ${template}: built-in template names are not supported; give the Jinja template itself`,
-    );
-  }
   const cfgFile = join(dir, "tokenizer_config.json");
   const cfg = existsSync(cfgFile)
     ? (JSON.parse(await readFile(cfgFile, "utf8")) as Record<string, unknown>)
@@ -116,6 +120,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
       onProgress: opts.onProgress,
     });
     return {
+      warnings: r.warnings,
       method: "passthrough",
       models: r.lineage.sources.map((s) => s.name),
       layers: r.layers,
@@ -132,14 +137,17 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
     );
   }
   if (!opts.dryRun) {
-    if (opts.out === undefined)
-      throw new RecipeError(configFile, "missing -o/--out: where to write the merged model");
+    if (opts.out === undefined) throw new UsageError("missing -o/--out: where to write the merged model");
     checkOutputTarget(opts.out, { force: opts.force });
   }
   const plan = await planMerge(config, method);
   const tensors = mergeTensors(plan, opts.seed ?? 0);
   const parameters = tensors.reduce((a, t) => a + numel(t.shape), 0);
   const bytes = tensors.reduce((a, t) => a + t.byteLength, 0);
+  // Everything that can fail is checked before the first tensor is merged (and by --dry-run).
+  const tokFrom = tokenizerModel(plan);
+  checkChatTemplate(config.chatTemplate, configFile);
+  const { config: outConfig, warnings } = rewriteConfig(layerMapOf(plan));
   const result: MergeResult = {
     method: method.name,
     models: plan.refs,
@@ -147,10 +155,9 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
     parameters,
     bytes,
     tensors: tensors.length,
+    warnings,
   };
   if (opts.dryRun) return result;
-  const tokFrom = tokenizerModel(plan);
-  const { config: outConfig } = rewriteConfig(layerMapOf(plan));
   const parents: Lineage[] = [];
   for (const l of plan.layouts) {
     const p = await readLineage(l.model.dir);
@@ -177,7 +184,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
     await writeShards(tmp, tensors, { shardBytes: opts.shardBytes, onProgress: opts.onProgress });
     await writeFile(join(tmp, CONFIG_FILE), JSON.stringify(outConfig, null, 2) + "\n");
     await carryFiles(plan.layouts[tokFrom]!.model.dir, tmp);
-    await applyChatTemplate(tmp, config.chatTemplate, configFile);
+    await applyChatTemplate(tmp, config.chatTemplate);
     await writeFile(join(tmp, MERGE_CONFIG_FILE), config.text);
     await writeFile(join(tmp, LINEAGE_FILE), JSON.stringify(lineage, null, 2) + "\n");
     await writeFile(join(tmp, "README.md"), mergeCard(plan, parameters, opts.command));

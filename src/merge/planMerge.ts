@@ -13,7 +13,7 @@ import {
   readFloatRange,
   readTensorFloats,
 } from "../checkpoint/tensorStream.js";
-import { RecipeError } from "../errors.js";
+import { DeepenError, RecipeError } from "../errors.js";
 import { hashString, mulberry32 } from "../random.js";
 import { locateModel } from "../surgery/planRecipe.js";
 import { evaluateSetting, type ParameterSetting } from "../surgery/scaleRules.js";
@@ -62,7 +62,12 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
     let i = refs.indexOf(ref);
     if (i < 0) {
       refs.push(ref);
-      layouts.push(layerLayout(await openModelFolder(locateModel(ref, config.file))));
+      try {
+        layouts.push(layerLayout(await openModelFolder(locateModel(ref, config.file))));
+      } catch (e) {
+        if (e instanceof DeepenError) throw fail(`model ${ref}: ${e.message}`);
+        throw e;
+      }
       i = refs.length - 1;
     }
     return i;
@@ -135,7 +140,7 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
     const place = (name: string) => {
       if (ref.tail.some((e) => e.name === name)) return 1;
       if (!name.startsWith(pfx)) return 0;
-      return layers > 1 ? Number(name.slice(pfx.length).split(".")[0]) / (layers - 1) : 0;
+      return layers > 1 ? Number(name.slice(pfx.length).split(".")[0]) / (layers - 1) : 1;
     };
     const names = [
       ...ref.head.map((e) => e.name),
@@ -190,7 +195,7 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
           );
       }
       for (let k = 0; k < b - a; k++) {
-        const t = b - a > 1 ? k / (b - a - 1) : 0;
+        const t = b - a > 1 ? k / (b - a - 1) : 1; // mergekit: a one-layer slice reads the gradient's end
         const firstLayer = layouts[srcs[0]!.model]!.layerTensors[sl.sources[0]!.layerRange![0] + k]!;
         for (const rel of firstLayer.keys()) {
           add(

@@ -86,10 +86,13 @@ export const VARIANTS: Record<string, Variant> = {
   gemma: GEMMA,
   gemma2: { ...GEMMA, norms: "sandwich" },
   gemma3_text: { ...GEMMA, norms: "sandwich", qkNorm: "per_head", localRope: true },
-  phi3: { ...LLAMA, fused: true },
+  phi3: { ...LLAMA, fused: true, slidingEverywhere: true },
   olmo2: { ...LLAMA, norms: "post", qkNorm: "full" },
   granite: LLAMA,
 };
+
+/** rope_scaling types the engine computes; any other would silently give wrong positions, so it is refused. */
+export const SUPPORTED_ROPE = ["default", "linear", "dynamic", "llama3"];
 
 export interface ResolvedDecoder {
   config: DecoderConfig;
@@ -113,7 +116,14 @@ export function resolveDecoder(raw: Record<string, unknown>, configFile: string)
       `${configFile}: the engine cannot run ${family.architectures[0]} yet (mixture-of-experts routing); surgery works on it`,
     );
   }
-  const config = raw as unknown as DecoderConfig;
+  const config = { rms_norm_eps: 1e-6, ...raw } as unknown as DecoderConfig;
+  const rs = config.rope_scaling;
+  const ropeType = rs ? (rs.rope_type ?? rs.type ?? "default") : "default";
+  if (!SUPPORTED_ROPE.includes(ropeType)) {
+    throw new DeepenError(
+      `${configFile}: rope_scaling type ${ropeType} is not supported by the engine yet (it runs ${SUPPORTED_ROPE.join(", ")})`,
+    );
+  }
   for (const key of [
     "hidden_size",
     "intermediate_size",

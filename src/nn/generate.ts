@@ -46,15 +46,25 @@ export function sampleToken(
 }
 
 /** Continues `prompt` with up to maxTokens tokens, using the KV cache; returns the new tokens. */
+/** Checks sampling options before anything runs (the CLI calls it before printing the prompt). */
+export function checkGenerateOptions(opts: GenerateOptions): void {
+  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 1) {
+    throw new UsageError(`--max-tokens ${opts.maxTokens}: must be at least 1`);
+  }
+  if (!((opts.temperature ?? 0) >= 0))
+    throw new UsageError(`--temperature ${opts.temperature}: must be >= 0`);
+  const topP = opts.topP ?? 1;
+  if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p ${topP}: must be in (0, 1]`);
+}
+
 export async function generate(
   model: DecoderModel,
   prompt: number[],
   opts: GenerateOptions,
 ): Promise<number[]> {
+  checkGenerateOptions(opts);
   const temperature = opts.temperature ?? 0;
   const topP = opts.topP ?? 1;
-  if (!(temperature >= 0)) throw new UsageError(`--temperature ${temperature}: must be >= 0`);
-  if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p ${topP}: must be in (0, 1]`);
   if (prompt.length === 0) throw new UsageError("the prompt is empty after tokenization");
   const limit = model.decoder.config.max_position_embeddings ?? Infinity;
   const maxLength = Math.min(prompt.length + opts.maxTokens, limit);

@@ -11,6 +11,8 @@ const NOT_CARRIED = [
   /^config\.json$/,
   /^README\.md$/i,
   /^deepen\.json$/,
+  /^trainer_state\.json$/,
+  /^metrics\.jsonl$/,
   /^mergekit_config\.yml$/,
   /^\./,
 ];

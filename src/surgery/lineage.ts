@@ -22,6 +22,8 @@ export interface Lineage {
   parameters: number;
   /** The lineages of sources that were deepen outputs themselves. */
   parents: Lineage[];
+  /** Training runs applied after the surgery (continued pretraining, …), oldest first. */
+  training?: unknown[];
 }
 
 export async function readLineage(dir: string): Promise<Lineage | undefined> {
@@ -29,11 +31,16 @@ export async function readLineage(dir: string): Promise<Lineage | undefined> {
   if (!existsSync(file)) return undefined;
   const text = await readFile(file, "utf8");
   if (text.length > MAX_LINEAGE_BYTES) throw new CheckpointError(file, "too large to be a deepen lineage");
+  let value: Lineage;
   try {
-    return JSON.parse(text) as Lineage;
+    value = JSON.parse(text) as Lineage;
   } catch (e) {
-    throw new CheckpointError(file, `not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(file, `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
   }
+  if (!Array.isArray(value.sources) || !Array.isArray(value.layer_map) || !Array.isArray(value.parents)) {
+    throw new CheckpointError(file, "not a deepen lineage (needs sources, layer_map and parents)");
+  }
+  return value;
 }
 
 export async function planLineage(plan: LayerPlan, parameters: number): Promise<Lineage> {

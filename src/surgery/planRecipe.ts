@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { type LayerLayout, layerLayout } from "../arch/layerLayout.js";
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { openModelFolder } from "../checkpoint/modelFolder.js";
-import { RecipeError } from "../errors.js";
+import { DeepenError, RecipeError } from "../errors.js";
 import type { LayerPlan, LayerSource } from "./layerPlan.js";
 import { type ParameterSetting, parseParameterSetting } from "./scaleRules.js";
 
@@ -118,7 +118,12 @@ export async function planRecipe(file: string, opts: RecipeOptions = {}): Promis
     const i = names.indexOf(ref);
     if (i >= 0) return i;
     names.push(ref);
-    layouts.push(layerLayout(await openModelFolder(locateModel(ref, file))));
+    try {
+      layouts.push(layerLayout(await openModelFolder(locateModel(ref, file))));
+    } catch (e) {
+      if (e instanceof DeepenError) throw fail(`model ${ref}: ${e.message}`);
+      throw e;
+    }
     return names.length - 1;
   };
   const layers: LayerSource[] = [];
@@ -132,7 +137,7 @@ export async function planRecipe(file: string, opts: RecipeOptions = {}): Promis
         model: mi,
         layer: l,
         scale: s.params.length ? s.params : undefined,
-        t: b - a > 1 ? (l - a) / (b - a - 1) : 0,
+        t: b - a > 1 ? (l - a) / (b - a - 1) : 1,
       });
     }
   }

@@ -13,6 +13,7 @@ import { DecoderModel } from "../nn/decoderModel.js";
 import { loadWeights } from "../nn/loadParams.js";
 import type { Device } from "../runtime/session.js";
 import { type Lineage, readLineage } from "../surgery/lineage.js";
+import { VERSION } from "../version.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
 import { type Batch, EngineStep } from "./engineStep.js";
 import { runTrainingLoop, type StepRecord } from "./loop.js";
@@ -172,8 +173,23 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   if (o.evalFraction !== undefined && !(o.evalFraction > 0 && o.evalFraction < 1)) {
     throw new UsageError(`--eval-fraction ${o.evalFraction}: must be between 0 and 1`);
   }
-  await prepareOutput(o);
-  const resumeFrom = o.resume ? await resumePoint(o.out, o.resume) : undefined;
+  if (o.clipNorm !== undefined && !(o.clipNorm >= 0))
+    throw new UsageError(`--clip ${o.clipNorm}: must be >= 0 (0 turns clipping off)`);
+  // Everything that can be checked without the data is checked before the output is touched.
+  checkOutputTarget(o.out, { force: true, inputs: [o.model, ...o.data, ...(o.evalData ?? [])] });
+  const tokensPerStep = o.batch * o.seqLen * accum;
+  const totalSteps =
+    o.maxSteps ?? (o.maxTokens !== undefined ? Math.ceil(o.maxTokens / tokensPerStep) : undefined);
+  if (!totalSteps || totalSteps < 1)
+    throw new UsageError("say how long to train: --max-steps N or --max-tokens N");
+  const schedule: Schedule = {
+    kind: o.schedule ?? "cosine",
+    lr: o.lr,
+    minLr: o.minLr ?? o.lr / 10,
+    warmup: o.warmup ?? 0,
+    totalSteps,
+  };
+  checkSchedule(schedule);
 
   const tokenizer = await loadTokenizer(o.model);
   const base = await loadWeights(o.model);
@@ -229,19 +245,9 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   }
   const evalSeqs = evalCorpus ? new PackedSequences(evalCorpus, evalDocs, o.seqLen) : undefined;
 
-  const tokensPerStep = o.batch * o.seqLen * accum;
-  const totalSteps =
-    o.maxSteps ?? (o.maxTokens !== undefined ? Math.ceil(o.maxTokens / tokensPerStep) : undefined);
-  if (!totalSteps || totalSteps < 1)
-    throw new UsageError("say how long to train: --max-steps N or --max-tokens N");
-  const schedule: Schedule = {
-    kind: o.schedule ?? "cosine",
-    lr: o.lr,
-    minLr: o.minLr ?? o.lr / 10,
-    warmup: o.warmup ?? 0,
-    totalSteps,
-  };
-  checkSchedule(schedule);
+  // Only now, with every input checked, may an existing run be replaced (--force).
+  await prepareOutput(o);
+  const resumeFrom = o.resume ? await resumePoint(o.out, o.resume) : undefined;
 
   const fingerprint: RunFingerprint = {
     base_config: sha(JSON.stringify(base.folder.config)),
@@ -383,9 +389,26 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       settings,
       last_eval: lastEval ?? null,
     };
-    const lin: Lineage | { training: unknown[] } = lineage
-      ? { ...lineage, training: [...((lineage as { training?: unknown[] }).training ?? []), training] }
-      : { training: [training] };
+    // A base that deepen did not make gets a lineage of its own, so every checkpoint has a complete one.
+    const layers = base.decoder.config.num_hidden_layers;
+    const from: Lineage = lineage ?? {
+      deepen_version: VERSION,
+      method: "base",
+      recipe: {},
+      sources: [
+        {
+          name: base.folder.name,
+          path: base.folder.dir,
+          architecture: base.decoder.family.architectures[0]!,
+          layers,
+        },
+      ],
+      layer_map: Array.from({ length: layers }, (_, layer) => ({ model: 0, layer })),
+      new_layers: [],
+      parameters: nParams,
+      parents: [],
+    };
+    const lin: Lineage = { ...from, training: [...(from.training ?? []), training] };
     await saveCheckpoint(dir, {
       sourceDir: base.folder.dir,
       config: base.folder.config,

@@ -55,6 +55,9 @@ test("engine commands: bad input is one line and a non-zero exit", async () => {
     ],
     [["generate", model, "x", "--temperature", "warm"], /--temperature warm: expected a number/, 2],
     [["generate", model, "x", "--top-p", "1.5"], /--top-p 1\.5: must be in \(0, 1\]/, 2],
+    [["generate", model, "x", "--max-tokens", "0"], /--max-tokens 0: must be at least 1/, 2],
+    [["eval", model, "--perplexity", text, "--batch", "0"], /--batch 0: must be a positive integer/, 2],
+    [["eval", model, "--perplexity", root], /--perplexity .*: not a file/, 2],
   ];
   const moe = await fixture(root, { family: "mixtral", layers: 1 });
   cases.push([["eval", moe, "--perplexity", text], /cannot run MixtralForCausalLM yet/, 1]);
@@ -68,6 +71,7 @@ test("engine commands: bad input is one line and a non-zero exit", async () => {
   for (const [args, re, code] of cases) {
     const r = runCli(args);
     assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stdout, "", "nothing printed on stdout before the error");
     assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
     assert.match(r.stderr, re);
   }

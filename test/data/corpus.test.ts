@@ -40,11 +40,23 @@ async function usageError(p: Promise<unknown>, pattern: RegExp) {
 test("file formats come from the name", () => {
   assert.deepEqual(fileFormat("a.txt"), { format: "text", gzip: false });
   assert.deepEqual(fileFormat("a.md"), { format: "text", gzip: false });
-  assert.deepEqual(fileFormat("a.json"), { format: "text", gzip: false });
+  assert.throws(() => fileFormat("a.json"), /a\.json: \.json is ambiguous; give JSON Lines .* as \.jsonl/);
+  assert.throws(() => fileFormat("train-00000.parquet"), /not a text or JSONL file/);
   assert.deepEqual(fileFormat("a.jsonl"), { format: "jsonl", gzip: false });
   assert.deepEqual(fileFormat("a.JSONL.GZ"), { format: "jsonl", gzip: true });
   assert.deepEqual(fileFormat("a.txt.gz"), { format: "text", gzip: true });
   assert.deepEqual(fileFormat("a.gz"), { format: "text", gzip: true });
+});
+
+test("binary data is refused, not trained on as text", async () => {
+  const dir = folder({ "a.txt": "fine" });
+  writeFileSync(join(dir, "blob.dat"), Buffer.from([0x50, 0x4b, 0x00, 0x01, 0xff, 0xfe]));
+  await assert.rejects(
+    (async () => {
+      for await (const d of readDocuments([dir])) void d;
+    })(),
+    /blob\.dat: binary data, not UTF-8 text/,
+  );
 });
 
 test("a text file is one document, whatever its extension; a BOM is dropped, empty files skipped", async () => {

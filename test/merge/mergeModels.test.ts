@@ -157,6 +157,17 @@ test("bad configs: one-line errors naming the config", async () => {
   );
   await rejects(two(a, b, "linear", "tokenizer_source: union\n"), /union .* not supported yet/);
   await rejects("merge_method: linear\n", /needs models .* or slices/);
+  await rejects(
+    two(a, b, "linear", "chat_template: chatml\n"),
+    /chat_template chatml: built-in template names are not supported/,
+  );
+  await rejects(two(a, join(root, "nowhere"), "linear"), /model .*nowhere: .*no such folder/);
+  // --dry-run checks as much as a real run does.
+  const dry = config(two(a, b, "linear", "tokenizer_source: /elsewhere\n"));
+  await assert.rejects(
+    mergeModels(dry, { dryRun: true }),
+    /tokenizer_source \/elsewhere is not a model of this config/,
+  );
 });
 
 test("passthrough configs run through the surgery writer; the CLI prints one-line errors", () => {

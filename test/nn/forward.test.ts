@@ -46,7 +46,7 @@ const cases: [string, Record<string, unknown>][] = [
       query_pre_attn_scalar: 16,
     },
   ],
-  ["phi3", { partial_rotary_factor: 0.5 }],
+  ["phi3", { partial_rotary_factor: 0.5, sliding_window: 4 }],
   ["olmo2", {}],
   ["granite", {}],
 ];
@@ -71,3 +71,13 @@ for (const [family, config] of cases) {
     assert.ok(worst / scale < 1e-4, `max |diff| ${worst} against max |logit| ${scale}`);
   });
 }
+
+test("a rope_scaling type the engine does not compute is refused, not ignored", async () => {
+  const dir = await fixture(root, {
+    family: "llama",
+    layers: 1,
+    dtype: "F32",
+    config: { rope_scaling: { rope_type: "yarn", factor: 4 } },
+  });
+  await assert.rejects(DecoderModel.load(dir), /rope_scaling type yarn is not supported by the engine yet/);
+});

@@ -220,6 +220,15 @@ test("bad inputs: one line each, non-zero exit", async () => {
     );
     assert.match(res.stderr, re);
   }
+  // --force with a bad option fails before the old run is touched.
+  const forced = runCli([...args(done), "--schedule", "cosin", "--force"]);
+  assert.equal(forced.code, 2);
+  assert.match(forced.stderr, /--schedule cosin: expected cosine, linear, constant/);
+  assert.ok(existsSync(join(done, "final", "config.json")), "the finished run survives");
+  // A trained checkpoint carries a complete lineage: inspect shows it.
+  const ins = runCli(["inspect", join(done, "final")]);
+  assert.equal(ins.code, 0, ins.stderr);
+  assert.match(ins.stdout, /lineage:\n {2}base by deepen/);
   const finished = runCli(args(done));
   assert.equal(finished.code, 1);
   assert.match(finished.stderr, /holds a finished run; --force replaces it, --resume continues it/);
