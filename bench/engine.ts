@@ -4,54 +4,23 @@
 // this machine through onnxruntime, as the ratio of the two. With Debian's python3-torch, the same
 // model and step in PyTorch eager on the same shapes and threads (bench/torch_step.py).
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Dims } from "../src/arch/families.js";
 import { Graph } from "../src/graph/graph.js";
 import { toOnnx } from "../src/graph/toOnnx.js";
 import { DecoderModel } from "../src/nn/decoderModel.js";
 import { loadWeights } from "../src/nn/loadParams.js";
 import { CompiledGraph } from "../src/runtime/session.js";
+import { arg, median, peakRssMiB, TRAIN_SHAPES } from "./common.js";
 import { writeSyntheticModel } from "../src/synthetic/syntheticModel.js";
 import { EngineStep } from "../src/train/engineStep.js";
 
-interface Shape {
-  name: string;
-  layers: number;
-  dims: Dims;
-  batch: number;
-  seq: number;
-}
-const SHAPES: Shape[] = [
-  {
-    name: "small (deepen-tiny: 8 layers, d 256, GQA 8/4, vocab 4096)",
-    layers: 8,
-    dims: { hidden: 256, intermediate: 688, heads: 8, kvHeads: 4, headDim: 32, vocab: 4096, experts: 0 },
-    batch: 4,
-    seq: 256,
-  },
-  {
-    name: "125M Llama (12 layers, d 768, 12 heads, ffn 2048, vocab 32000)",
-    layers: 12,
-    dims: { hidden: 768, intermediate: 2048, heads: 12, kvHeads: 12, headDim: 64, vocab: 32000, experts: 0 },
-    batch: 4,
-    seq: 512,
-  },
-];
-
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-};
 const which = arg("shape", "all");
 const steps = Number(arg("steps", "5"));
 const threads = availableParallelism();
 const here = dirname(fileURLToPath(import.meta.url));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const peakRss = () =>
-  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
 
 async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number> {
   await fn(); // warm-up: first run allocates
@@ -96,7 +65,7 @@ const torch = torchAvailable();
 if (!torch)
   console.log("PyTorch: /usr/bin/python3 has no torch (apt-get install python3-torch for the side-by-side)");
 
-for (const shape of SHAPES.filter((s) => which === "all" || s.name.startsWith(which))) {
+for (const shape of TRAIN_SHAPES.filter((s) => which === "all" || s.name.startsWith(which))) {
   const dir = join(tmpdir(), `deepen-bench-engine-${process.pid}`);
   await writeSyntheticModel(dir, {
     family: "llama",
@@ -131,7 +100,7 @@ for (const shape of SHAPES.filter((s) => which === "all" || s.name.startsWith(wh
   console.log(
     `               without the embedding matrix (a gather, not a matmul): ${dense.toFixed(1)} GFLOPS = ${((100 * dense) / ceiling).toFixed(0)}%`,
   );
-  const large = shape !== SHAPES[0];
+  const large = shape !== TRAIN_SHAPES[0];
   if (torch && large && !process.argv.includes("--torch-large")) {
     console.log(
       "  PyTorch: skipped on this shape (Debian's build takes minutes a step here); --torch-large runs it",
@@ -152,4 +121,4 @@ for (const shape of SHAPES.filter((s) => which === "all" || s.name.startsWith(wh
     }
   }
 }
-console.log(`\npeak RSS ${peakRss().toFixed(0)} MiB`);
+console.log(`\npeak RSS ${peakRssMiB().toFixed(0)} MiB`);

@@ -8,51 +8,16 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Dims } from "../src/arch/families.js";
+import { arg, CHECKPOINT_SHAPES, dropCaches, median } from "./common.js";
 import { writeSyntheticModel } from "../src/synthetic/syntheticModel.js";
 
-const SHAPES: Record<string, { layers: number; dims: Dims; label: string }> = {
-  "1b": {
-    label: "TinyLlama-1.1B shape",
-    layers: 22,
-    dims: { hidden: 2048, intermediate: 5632, heads: 32, kvHeads: 4, headDim: 64, vocab: 32000, experts: 0 },
-  },
-  "7b": {
-    label: "Mistral-7B shape",
-    layers: 32,
-    dims: {
-      hidden: 4096,
-      intermediate: 14336,
-      heads: 32,
-      kvHeads: 8,
-      headDim: 128,
-      vocab: 32000,
-      experts: 0,
-    },
-  },
-};
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-};
 const shapeName = arg("shape", "1b");
-const shape = SHAPES[shapeName];
+const shape = CHECKPOINT_SHAPES[shapeName];
 if (!shape) throw new Error(`--shape ${shapeName}: expected 1b or 7b`);
 const reps = Number(arg("reps", "1"));
 const work = arg("dir", join(tmpdir(), "deepen-bench-merge"));
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, "..", "src", "cli", "main.js");
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-
-function dropCaches(): boolean {
-  spawnSync("sync");
-  try {
-    writeFileSync("/proc/sys/vm/drop_caches", "3");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Runs a command to completion, then sync; returns seconds and the child's peak RSS (GNU time when present). */
 function timed(cmd: string, args: string[]): { seconds: number; rssMiB?: number } {

@@ -8,50 +8,19 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Dims } from "../src/arch/families.js";
+import { arg, median, peakRssMiB, TRAIN_SHAPES } from "./common.js";
 import { writeSyntheticModel } from "../src/synthetic/syntheticModel.js";
 import { pretrain } from "../src/train/pretrain.js";
 
-interface Shape {
-  name: string;
-  layers: number;
-  dims: Dims;
-  batch: number;
-  seq: number;
-}
-const SHAPES: Shape[] = [
-  {
-    name: "small (deepen-tiny: 8 layers, d 256, GQA 8/4, vocab 4096)",
-    layers: 8,
-    dims: { hidden: 256, intermediate: 688, heads: 8, kvHeads: 4, headDim: 32, vocab: 4096, experts: 0 },
-    batch: 4,
-    seq: 256,
-  },
-  {
-    name: "125M Llama (12 layers, d 768, 12 heads, ffn 2048, vocab 32000)",
-    layers: 12,
-    dims: { hidden: 768, intermediate: 2048, heads: 12, kvHeads: 12, headDim: 64, vocab: 32000, experts: 0 },
-    batch: 4,
-    seq: 512,
-  },
-];
-
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-};
 const which = arg("shape", "all");
 const steps = Number(arg("steps", "5"));
 const threads = availableParallelism();
 const here = dirname(fileURLToPath(import.meta.url));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const peakRss = () =>
-  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
 const torch = spawnSync("/usr/bin/python3", ["-c", "import torch"]).status === 0;
 
 console.log(`bench:train  ${threads} threads, ${steps} steps per shape (median of steps 2..${steps})`);
 const work = join(tmpdir(), `deepen-bench-train-${process.pid}`);
-for (const shape of SHAPES.filter((s) => which === "all" || s.name.startsWith(which))) {
+for (const shape of TRAIN_SHAPES.filter((s) => which === "all" || s.name.startsWith(which))) {
   rmSync(work, { recursive: true, force: true });
   const model = join(work, "model");
   await writeSyntheticModel(model, {
@@ -124,4 +93,4 @@ for (const shape of SHAPES.filter((s) => which === "all" || s.name.startsWith(wh
     );
 }
 rmSync(work, { recursive: true, force: true });
-console.log(`\npeak RSS ${peakRss().toFixed(0)} MiB`);
+console.log(`\npeak RSS ${peakRssMiB().toFixed(0)} MiB`);

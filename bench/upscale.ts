@@ -4,55 +4,19 @@
 // RSS, and the ratio of the two. Page caches are dropped before each timed step where permitted,
 // and every timed step ends with sync, so both sides pay for reading and for reaching the disk.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Dims } from "../src/arch/families.js";
+import { arg, CHECKPOINT_SHAPES, dropCaches, median } from "./common.js";
 import { writeSyntheticModel } from "../src/synthetic/syntheticModel.js";
 
-const SHAPES: Record<string, { layers: number; dims: Dims; label: string }> = {
-  "7b": {
-    label: "Mistral-7B shape (32 layers, d 4096, ffn 14336, GQA 32/8, vocab 32000)",
-    layers: 32,
-    dims: {
-      hidden: 4096,
-      intermediate: 14336,
-      heads: 32,
-      kvHeads: 8,
-      headDim: 128,
-      vocab: 32000,
-      experts: 0,
-    },
-  },
-  "1b": {
-    label: "TinyLlama-1.1B shape (22 layers, d 2048, ffn 5632, GQA 32/4, vocab 32000)",
-    layers: 22,
-    dims: { hidden: 2048, intermediate: 5632, heads: 32, kvHeads: 4, headDim: 64, vocab: 32000, experts: 0 },
-  },
-};
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
-
 const shapeName = arg("shape", "7b");
-const shape = SHAPES[shapeName];
-if (!shape) throw new Error(`--shape ${shapeName}: expected ${Object.keys(SHAPES).join(" or ")}`);
+const shape = CHECKPOINT_SHAPES[shapeName];
+if (!shape) throw new Error(`--shape ${shapeName}: expected ${Object.keys(CHECKPOINT_SHAPES).join(" or ")}`);
 const reps = Number(arg("reps", shapeName === "7b" ? "1" : "3"));
 const work = arg("dir", join(tmpdir(), "deepen-bench-upscale"));
 const here = dirname(fileURLToPath(import.meta.url));
-
-function dropCaches(): boolean {
-  spawnSync("sync");
-  try {
-    writeFileSync("/proc/sys/vm/drop_caches", "3");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function timed(cmd: string, args: string[]): { seconds: number; stdout: string } {
   const t0 = performance.now();
@@ -61,8 +25,6 @@ function timed(cmd: string, args: string[]): { seconds: number; stdout: string }
   spawnSync("sync");
   return { seconds: (performance.now() - t0) / 1000, stdout: r.stdout };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });

@@ -1,14 +1,10 @@
 // mergekit's YAML merge configuration, read into typed form: models or slices, base_model,
 // merge_method, parameters (scalars, per-model values, gradients over layers, {filter, value}
 // lists), dtype/out_dtype, tokenizer_source, chat_template.
-import { readFile } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { RecipeError } from "../errors.js";
+import { isMapping, modelRef, readYamlMapping } from "../surgery/mergekitYaml.js";
 import { type ParameterSetting, parseParameterSetting } from "../surgery/scaleRules.js";
-
-/** A merge config is a few KB of YAML; refuse anything that could not be one before parsing it. */
-export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 export type Settings = Record<string, ParameterSetting | boolean>;
 
@@ -55,35 +51,15 @@ const TOP_KEYS = new Set([
   "name",
 ]);
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const isObj = isMapping;
 
 export async function readMergeConfig(file: string): Promise<MergeConfig> {
   const fail = (d: string) => new RecipeError(file, d);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  if (text.length > MAX_CONFIG_BYTES) throw fail(`over ${MAX_CONFIG_BYTES} bytes; not a merge config`);
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw fail(`not valid YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
-  if (!isObj(doc)) throw fail("expected a YAML mapping with merge_method and models or slices");
+  const { text, doc } = await readYamlMapping(file, "merge_method and models or slices");
   for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(`unknown key ${k}`);
   if (typeof doc.merge_method !== "string") throw fail("merge_method is missing");
   if (doc.tokenizer !== undefined)
     throw fail("the tokenizer section (vocabulary merging) is not supported yet");
-  const modelRef = (v: unknown, where: string): string => {
-    if (isObj(v) && isObj(v.model) && typeof v.model.path === "string") return v.model.path;
-    if (typeof v !== "string" || v === "") throw fail(`${where}: model must be a path or a Hugging Face id`);
-    if (v.includes("+")) throw fail(`${where}: ${v}: LoRA adapters (model+lora) are not supported`);
-    return v;
-  };
   const source = (s: unknown, where: string, needRange: boolean): MergeSource => {
     if (!isObj(s)) throw fail(`${where} is not a mapping`);
     for (const k of Object.keys(s)) {
@@ -106,7 +82,7 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
       layerRange = [r[0], r[1]];
     }
     return {
-      model: modelRef(s.model, where),
+      model: modelRef(s.model, where, fail),
       layerRange,
       params: settings(s.parameters, `${where}.parameters`, fail),
       where,
@@ -155,7 +131,7 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
     method: doc.merge_method,
     models,
     slices,
-    baseModel: doc.base_model === undefined ? undefined : modelRef(doc.base_model, "base_model"),
+    baseModel: doc.base_model === undefined ? undefined : modelRef(doc.base_model, "base_model", fail),
     params: settings(doc.parameters, "parameters", fail),
     dtype: dtypeOf("dtype"),
     outDtype: dtypeOf("out_dtype"),

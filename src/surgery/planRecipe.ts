@@ -1,16 +1,12 @@
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { type LayerLayout, layerLayout } from "../arch/layerLayout.js";
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { openModelFolder } from "../checkpoint/modelFolder.js";
 import { DeepenError, RecipeError } from "../errors.js";
 import type { LayerPlan, LayerSource } from "./layerPlan.js";
+import { isMapping, modelRef, readYamlMapping } from "./mergekitYaml.js";
 import { type ParameterSetting, parseParameterSetting } from "./scaleRules.js";
-
-/** A recipe is a few KB of YAML; refuse anything that could not be one before parsing it. */
-export const MAX_RECIPE_BYTES = 4 * 1024 * 1024;
 
 // mergekit's top-level keys. Those a layer stack does not use are accepted, so shared configs run unchanged.
 const TOP_KEYS = new Set([
@@ -28,8 +24,7 @@ const TOP_KEYS = new Set([
 ]);
 const PASSTHROUGH_PARAMETERS = new Set(["scale"]);
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const isObj = isMapping;
 
 export interface RecipeOptions {
   /** Overrides the recipe's dtype/out_dtype. */
@@ -39,20 +34,7 @@ export interface RecipeOptions {
 /** Reads a mergekit-style passthrough recipe (slices → sources → model, layer_range) into a layer plan. */
 export async function planRecipe(file: string, opts: RecipeOptions = {}): Promise<LayerPlan> {
   const fail = (detail: string) => new RecipeError(file, detail);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  if (text.length > MAX_RECIPE_BYTES) throw fail(`over ${MAX_RECIPE_BYTES} bytes; not a recipe`);
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw fail(`not valid YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
-  if (!isObj(doc)) throw fail("expected a YAML mapping with slices and merge_method");
+  const { doc } = await readYamlMapping(file, "slices and merge_method");
   for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(`unknown key ${k}`);
   if (doc.merge_method !== "passthrough") {
     throw fail(
@@ -174,13 +156,6 @@ export async function planRecipe(file: string, opts: RecipeOptions = {}): Promis
     newLayers: [],
     recipe: { method: "passthrough", recipe: doc, models: names, layers: layers.length },
   };
-}
-
-function modelRef(v: unknown, where: string, fail: (d: string) => RecipeError): string {
-  if (isObj(v) && isObj(v.model) && typeof v.model.path === "string") return v.model.path; // mergekit's long form
-  if (typeof v !== "string" || v === "") throw fail(`${where}: model must be a path or a Hugging Face id`);
-  if (v.includes("+")) throw fail(`${where}: ${v}: LoRA adapters (model+lora) are not supported`);
-  return v;
 }
 
 /** mergekit resolves paths from the working directory; a recipe kept beside its models works too. */
