@@ -59,7 +59,7 @@ export function arg(name: string, dflt: string): string {
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** This process's resident high-water mark (VmHWM), in MiB. */
+/** This process's resident high-water mark (VmHWM), in MiB; unlike getrusage's maxrss it is not inherited from the parent across exec. */
 export const peakRssMiB = () =>
   Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
 

@@ -188,6 +188,17 @@ export function zerosLike(name: string, entry: TensorEntry, requested?: DType): 
   };
 }
 
+/** A whole float tensor as a new float32 array the caller keeps (weights, optimizer moments). */
+export async function readTensorCopy(io: StreamContext, entry: TensorEntry): Promise<Float32Array> {
+  const fh = await io.handle(entry.file);
+  const bytes = alignedBuffer(entry.end - entry.begin);
+  await readFully(fh, bytes, bytes.byteLength, entry.begin, entry.file);
+  if (entry.dtype === "F32") return new Float32Array(bytes.buffer);
+  const out = new Float32Array(bytes.byteLength / DTYPE_BYTES[entry.dtype]);
+  decodeFloats(entry.dtype, bytes, out);
+  return out;
+}
+
 /**
  * A whole float tensor as float32 (merging needs every element of every input at once), streamed
  * chunk by chunk into the reusable buffer of `slot`: valid until the slot is read into again.

@@ -122,11 +122,11 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
   let layers: number;
   if (config.models) {
     // Every tensor of the reference model, merged across the listed models (and base_model when the method needs it).
-    const srcModels = await Promise.all(
+    const srcModels: { source: MergeSource | undefined; model: number }[] = await Promise.all(
       config.models.map(async (m) => ({ source: m, model: await indexOf(m.model) })),
     );
     if (base !== undefined && method.requiresBase && !srcModels.some((s) => s.model === base)) {
-      srcModels.push({ source: undefined as unknown as MergeSource, model: base });
+      srcModels.push({ source: undefined, model: base }); // its per-model parameters are not read
     }
     checkCount(method, srcModels.length, fail);
     const ref = layouts[reference]!;

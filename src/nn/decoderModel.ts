@@ -1,12 +1,16 @@
 import { Graph } from "../graph/graph.js";
 import { toOnnx } from "../graph/toOnnx.js";
-import { checkDevice, GraphCache, type HostTensor, type SessionOptions } from "../runtime/session.js";
+import {
+  checkDevice,
+  GraphCache,
+  type HostTensor,
+  type SessionOptions,
+  int64Rows,
+} from "../runtime/session.js";
 import type { ResolvedDecoder } from "./decoderConfig.js";
 import { auxFeeds } from "./auxInputs.js";
 import { buildDecoder, crossEntropy } from "./llama.js";
 import { loadWeights } from "./loadParams.js";
-
-const i64 = (rows: number[][]) => BigInt64Array.from(rows.flat().map((t) => BigInt(t)));
 
 /** A checkpoint ready to run: its weights in memory and its compiled graphs, built once per shape. */
 export class DecoderModel {
@@ -62,8 +66,8 @@ export class DecoderModel {
     const out = await graph.run({
       ...this.paramFeeds(),
       ...this.auxFeeds(0, T, [...Array(T).keys()]),
-      tokens: { dtype: "int64", shape: [B, T], data: i64(tokens) },
-      targets: { dtype: "int64", shape: [B, T], data: i64(targets) },
+      tokens: int64Rows(tokens),
+      targets: int64Rows(targets),
     });
     return out.nll!.data as Float32Array;
   }
@@ -79,7 +83,7 @@ export class DecoderModel {
     const out = await graph.run({
       ...this.paramFeeds(),
       ...this.auxFeeds(0, T, [...Array(T).keys()]),
-      tokens: { dtype: "int64", shape: [B, T], data: i64(tokens) },
+      tokens: int64Rows(tokens),
     });
     return out.logits!.data as Float32Array;
   }
@@ -106,7 +110,7 @@ export class DecoderModel {
     return graph.run({
       ...this.paramFeeds(),
       ...this.auxFeeds(0, T, [...Array(T).keys()]),
-      tokens: { dtype: "int64", shape: [1, T], data: i64([prompt]) },
+      tokens: int64Rows([prompt]),
     });
   }
 
@@ -127,7 +131,7 @@ export class DecoderModel {
       ...this.paramFeeds(),
       ...this.auxFeeds(position, 1, keyPos),
       ...past,
-      tokens: { dtype: "int64", shape: [1, 1], data: i64([[token]]) },
+      tokens: int64Rows([[token]]),
     });
   }
 

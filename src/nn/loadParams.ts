@@ -1,7 +1,6 @@
 import { join } from "node:path";
-import { decodeFloats, DTYPE_BYTES } from "../checkpoint/dtype.js";
 import { CONFIG_FILE, openModelFolder, type ModelFolder } from "../checkpoint/modelFolder.js";
-import { StreamContext } from "../checkpoint/tensorStream.js";
+import { readTensorCopy, StreamContext } from "../checkpoint/tensorStream.js";
 import type { HostTensor } from "../runtime/session.js";
 import { resolveDecoder, type ResolvedDecoder } from "./decoderConfig.js";
 
@@ -20,16 +19,7 @@ export async function loadWeights(dir: string): Promise<LoadedWeights> {
   const params = new Map<string, HostTensor>();
   try {
     for (const [name, e] of folder.tensors) {
-      const fh = await io.handle(e.file);
-      const bytes = new Uint8Array(new ArrayBuffer(e.end - e.begin));
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesRead } = await fh.read(bytes, done, bytes.length - done, e.begin + done);
-        if (bytesRead === 0) throw new Error(`${e.file}: ended early reading ${name}`);
-        done += bytesRead;
-      }
-      const data = new Float32Array(bytes.length / DTYPE_BYTES[e.dtype]);
-      decodeFloats(e.dtype, bytes, data);
+      const data = await readTensorCopy(io, e);
       params.set(name, { dtype: "float32", shape: e.shape, data });
     }
   } finally {

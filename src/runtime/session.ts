@@ -14,6 +14,15 @@ export interface HostTensor {
   data: HostData;
 }
 
+/** Token rows [B][T] as an int64 tensor. */
+export function int64Rows(rows: number[][]): HostTensor {
+  return {
+    dtype: "int64",
+    shape: [rows.length, rows[0]?.length ?? 0],
+    data: BigInt64Array.from(rows.flat().map((t) => BigInt(t))),
+  };
+}
+
 const ORT_TYPE: Record<GDType, "float32" | "float64" | "int64" | "bool"> = {
   float32: "float32",
   float64: "float64",

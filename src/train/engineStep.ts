@@ -1,7 +1,7 @@
 import type { OnnxModel } from "../graph/toOnnx.js";
 import { auxFeeds, causalPositions } from "../nn/auxInputs.js";
 import type { ResolvedDecoder } from "../nn/decoderConfig.js";
-import { CompiledGraph, type HostTensor, type SessionOptions } from "../runtime/session.js";
+import { CompiledGraph, type HostTensor, type SessionOptions, int64Rows } from "../runtime/session.js";
 import {
   accumulateGraph,
   ADAMW_DEFAULTS,
@@ -49,7 +49,6 @@ export interface EngineStepOptions extends SessionOptions {
   clipNorm?: number;
 }
 
-const i64 = (rows: number[][]) => BigInt64Array.from(rows.flat().map((t) => BigInt(t)));
 const f32 = (v: number): HostTensor => ({ dtype: "float32", shape: [], data: Float32Array.of(v) });
 
 /**
@@ -122,8 +121,8 @@ export class EngineStep {
     const weights = b.weights ?? b.tokens.map((r) => r.map(() => 1));
     return {
       ...auxFeeds(this.decoder, 0, T, causalPositions(T)),
-      tokens: { dtype: "int64", shape: [B, T], data: i64(b.tokens) },
-      targets: { dtype: "int64", shape: [B, T], data: i64(b.targets) },
+      tokens: int64Rows(b.tokens),
+      targets: int64Rows(b.targets),
       loss_weights: { dtype: "float32", shape: [B, T], data: Float32Array.from(weights.flat()) },
     };
   }

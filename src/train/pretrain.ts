@@ -116,8 +116,8 @@ async function resumePoint(out: string, resume: boolean | string): Promise<strin
   return best;
 }
 
+/** Clears or refuses an existing --out (checkOutputTarget ran first), then proves it writable. */
 async function prepareOutput(o: PretrainOptions): Promise<void> {
-  checkOutputTarget(o.out, { force: true, inputs: [o.model, ...o.data, ...(o.evalData ?? [])] });
   if (existsSync(o.out) && !o.resume) {
     const entries = readdirSync(o.out);
     if (entries.length > 0) {
@@ -326,15 +326,13 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     let total = 0;
     let tokens = 0;
     for (let i = 0; i < n; i += o.batch) {
-      const idx = Array.from({ length: o.batch }, (_, b) => Math.min(i + b, n - 1)); // pad the last batch by repeating
+      // The last batch is filled up by repeating its last sequence; only real sequences count.
+      const idx = Array.from({ length: o.batch }, (_, b) => Math.min(i + b, n - 1));
       const batch = toBatch(await Promise.all(idx.map((j) => evalSeqs!.get(j))));
       const nll = await evalModel!.nll(batch.tokens, batch.targets);
-      idx.forEach((j, b) => {
-        if (i + b >= n) return;
-        for (let t = 0; t < o.seqLen; t++) total += nll[b * o.seqLen + t]!;
-        tokens += o.seqLen;
-        void j;
-      });
+      const real = Math.min(o.batch, n - i);
+      for (let k = 0; k < real * o.seqLen; k++) total += nll[k]!;
+      tokens += real * o.seqLen;
     }
     const loss = total / tokens;
     return { loss, perplexity: Math.exp(loss) };

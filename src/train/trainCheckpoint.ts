@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { withAtomicOutput } from "../checkpoint/atomicOutput.js";
 import { CONFIG_FILE, type ModelConfig } from "../checkpoint/modelFolder.js";
 import { readSafetensorsHeader } from "../checkpoint/safetensorsHeader.js";
-import { type OutputTensor, StreamContext } from "../checkpoint/tensorStream.js";
+import { type OutputTensor, readTensorCopy, StreamContext } from "../checkpoint/tensorStream.js";
 import { writeSafetensorsFile, writeShards } from "../checkpoint/writeShards.js";
 import { CheckpointError } from "../errors.js";
 import type { HostTensor } from "../runtime/session.js";
@@ -125,17 +125,9 @@ export async function readOptimizerState(dir: string, step: number): Promise<Opt
   const m = new Map<string, HostTensor>();
   const v = new Map<string, HostTensor>();
   try {
-    const fh = await io.handle(file);
     for (const [name, e] of header.tensors) {
       if (e.dtype !== "F32") throw new CheckpointError(file, `tensor ${name} is ${e.dtype}, expected F32`);
-      const data = new Float32Array((e.end - e.begin) / 4);
-      const bytes = new Uint8Array(data.buffer);
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesRead } = await fh.read(bytes, done, bytes.length - done, e.begin + done);
-        if (bytesRead === 0) throw new CheckpointError(file, `ended early reading ${name}`);
-        done += bytesRead;
-      }
+      const data = await readTensorCopy(io, e);
       const slash = name.indexOf("/");
       const kind = name.slice(0, slash);
       if (kind !== "m" && kind !== "v") throw new CheckpointError(file, `unexpected tensor ${name}`);
