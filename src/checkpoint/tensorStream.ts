@@ -27,18 +27,20 @@ function alignedBuffer(bytes: number): Uint8Array {
 
 /** Open input files and reusable buffers, shared by every tensor of one write. */
 export class StreamContext {
-  private handles = new Map<string, FileHandle>();
+  // The open promise, not the handle: concurrent first reads of one file share one open.
+  private handles = new Map<string, Promise<FileHandle>>();
   readonly readBuffers = [alignedBuffer(CHUNK_BYTES), alignedBuffer(CHUNK_BYTES)] as const;
   private scratch?: { f32: Float32Array; out: Uint8Array };
   private zeros?: Uint8Array;
   private floatSlots: Float32Array[] = [];
   private byteSlots: Uint8Array[] = [];
 
-  async handle(file: string): Promise<FileHandle> {
+  handle(file: string): Promise<FileHandle> {
     let h = this.handles.get(file);
     if (!h) {
-      h = await open(file, "r");
+      h = open(file, "r");
       this.handles.set(file, h);
+      h.catch(() => this.handles.delete(file)); // a failed open is retried, not cached
     }
     return h;
   }
@@ -77,7 +79,8 @@ export class StreamContext {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.handles.values()].map((h) => h.close()));
+    const opened = await Promise.allSettled(this.handles.values());
+    await Promise.all(opened.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
     this.handles.clear();
   }
 }

@@ -28,6 +28,8 @@ export interface MergeOptions {
   shardBytes?: number;
   dryRun?: boolean;
   command?: string;
+  /** Elements per chunk of streamed merges (default MERGE_CHUNK, 4M); tests use small chunks to cross their edges. */
+  chunkElements?: number;
   onStart?: (totalBytes: number) => void;
   onProgress?: (written: number) => void;
 }
@@ -141,7 +143,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
     checkOutputTarget(opts.out, { force: opts.force });
   }
   const plan = await planMerge(config, method);
-  const tensors = mergeTensors(plan, opts.seed ?? 0);
+  const tensors = mergeTensors(plan, opts.seed ?? 0, { chunkElements: opts.chunkElements });
   const parameters = tensors.reduce((a, t) => a + numel(t.shape), 0);
   const bytes = tensors.reduce((a, t) => a + t.byteLength, 0);
   // Everything that can fail is checked before the first tensor is merged (and by --dry-run).

@@ -1,24 +1,22 @@
 // From a merge config to the list of output tensors: for each, the same-named tensor of every
 // input model, the method's parameters resolved for that tensor (source over slice over global,
 // gradients read at the layer's place, {filter, value} lists matched against the name), and a
-// producer that merges them when the writer reaches it: one tensor name in memory at a time.
+// producer that merges them when the writer reaches it: one tensor name at a time, streamed in chunks
+// (stream.ts) for methods that can, whole for those that need whole tensors.
 import { type LayerLayout, layerLayout } from "../arch/layerLayout.js";
 import type { DType } from "../checkpoint/dtype.js";
 import { openModelFolder } from "../checkpoint/modelFolder.js";
-import type { TensorEntry } from "../checkpoint/safetensorsHeader.js";
-import {
-  chunkedTensor,
-  computedTensor,
-  type OutputTensor,
-  readFloatRange,
-  readTensorFloats,
-} from "../checkpoint/tensorStream.js";
+import { numel, type TensorEntry } from "../checkpoint/safetensorsHeader.js";
+import { computedTensor, type OutputTensor, readTensorFloats } from "../checkpoint/tensorStream.js";
 import { DeepenError, RecipeError } from "../errors.js";
 import { hashString, mulberry32 } from "../random.js";
 import { locateModel } from "../surgery/planRecipe.js";
 import { evaluateSetting, type ParameterSetting } from "../surgery/scaleRules.js";
 import type { MergeConfig, MergeSource, Settings } from "./mergeConfig.js";
-import type { MergeMethod, ParamSpec } from "./methods/method.js";
+import { seekableMulberry32 } from "./methods/chunked.js";
+import type { ChunkedInput, MergeMethod, ParamSpec } from "./methods/method.js";
+import { Kernels } from "./kernels/kernels.js";
+import { ElementwiseSession, streamedMergeTensor } from "./stream.js";
 
 /** One input of one output tensor. */
 interface TensorInput {
@@ -275,9 +273,24 @@ function resolve(
   return spec.default;
 }
 
+/**
+ * Elements per chunk of a streamed merge: 4M, so that a BF16 input is read 8 MiB at a time (reads of
+ * that size keep a disk busier than 2 MiB ones) and buffers stay at a few tens of MiB in all.
+ */
+export const MERGE_CHUNK = 1 << 22;
+
+/** How the output tensors are streamed. */
+export interface StreamOptions {
+  /** Elements per chunk of a streamed merge (default MERGE_CHUNK); tests use small ones. */
+  chunkElements?: number;
+}
+
 /** The output tensors of a plan, each merged when written. */
-export function mergeTensors(plan: MergePlan, seed: number): OutputTensor[] {
+export function mergeTensors(plan: MergePlan, seed: number, opts: StreamOptions = {}): OutputTensor[] {
   const fail = (d: string) => new RecipeError(plan.config.file, d);
+  const chunk = opts.chunkElements ?? MERGE_CHUNK;
+  // Elementwise merges with a SIMD formula stream their tensors as one sequence of chunks.
+  const session = plan.method.simd ? new ElementwiseSession(chunk) : undefined;
   return plan.tensors.map((pt) => {
     // Resolve parameters now, so a bad value fails before anything is written.
     // As in mergekit, the base model's per-model parameters are not required (methods do not read them).
@@ -302,33 +315,55 @@ export function mergeTensors(plan: MergePlan, seed: number): OutputTensor[] {
       const v = resolve(spec, pt.globalSettings, pt.name, pt.t, "", fail);
       if (v !== undefined) params[spec.name] = v;
     }
-    const run = (tensors: Float32Array[], shape: readonly number[]) => {
+    // Every tensor draws from its own stream, seeded by the seed and its name.
+    const tensorSeed = (seed ^ hashString(pt.name)) >>> 0;
+    const named = <T>(f: () => T): T => {
       try {
-        return plan.method.merge({
-          tensors,
-          baseIndex: pt.baseIndex,
-          modelParams,
-          params,
-          shape,
-          random: mulberry32(seed ^ hashString(pt.name)),
-        });
+        return f();
       } catch (e) {
         throw fail(`${plan.method.name} on ${pt.name}: ${(e as Error).message}`);
       }
     };
-    if (plan.method.elementwise) {
+    const { method } = plan;
+    if (method.chunked) {
       // Chunk by chunk: memory stays at a few MiB per input whatever the tensor's size.
-      return chunkedTensor(pt.name, pt.dtype, pt.shape, async (io, start, count) => {
-        const chunks: Float32Array[] = [];
-        for (const [slot, inp] of pt.inputs.entries())
-          chunks.push(await readFloatRange(io, inp.entry, start, count, slot));
-        return run(chunks, [count]);
+      const input: ChunkedInput = {
+        length: numel(pt.shape),
+        inputs: pt.inputs.length,
+        baseIndex: pt.baseIndex,
+        modelParams,
+        params,
+        shape: pt.shape,
+        random: seekableMulberry32(tensorSeed),
+      };
+      const entries = pt.inputs.map((i) => i.entry);
+      const spec = () => named(() => method.simd!(input));
+      const simd = session && Kernels.handles([...entries.map((e) => e.dtype), pt.dtype]);
+      return streamedMergeTensor({
+        name: pt.name,
+        dtype: pt.dtype,
+        shape: pt.shape,
+        entries,
+        chunk,
+        session: simd ? { session, index: session.add(entries, pt.dtype, spec) } : undefined,
+        plan: (kernels) => named(() => method.chunked!({ ...input, kernels })),
+        simd: method.simd && spec,
       });
     }
+    // Methods over whole tensors (norms, angles): one tensor of every input in memory.
     return computedTensor(pt.name, pt.dtype, pt.shape, async (io) => {
       const inputs: Float32Array[] = [];
       for (const [slot, inp] of pt.inputs.entries()) inputs.push(await readTensorFloats(io, inp.entry, slot));
-      return run(inputs, pt.shape);
+      return named(() =>
+        method.merge({
+          tensors: inputs,
+          baseIndex: pt.baseIndex,
+          modelParams,
+          params,
+          shape: pt.shape,
+          random: mulberry32(tensorSeed),
+        }),
+      );
     });
   });
 }

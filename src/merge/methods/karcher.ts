@@ -38,18 +38,20 @@ const globalParameters: ParamSpec[] = [
 ];
 
 /**
- * The Karcher mean of `xs` (equal weights), as mergekit's karcher method computes it, in float64. The
- * unit vectors xᵢ/‖xᵢ‖ are never materialized (a large embedding would need one float64 copy per model).
+ * The Karcher mean of `xs` (equal weights), as mergekit's karcher method computes it, in float64.
+ * Memory: one float64 vector (μ) besides the inputs. Neither the unit vectors xᵢ/‖xᵢ‖ nor the tangent
+ * T are stored: each element of T is recomputed, in the same order of operations, where it is needed
+ * (for ‖T‖ and for the step), so the result is the one a stored T gives.
  */
 export function karcherMean(xs: ArrayLike<number>[], maxIter: number, tol: number): Float64Array {
   const n = xs[0]!.length;
   const alpha = 1 / xs.length;
   const norms = xs.map((x) => norm(x));
   const valid = xs.map((_, i) => i).filter((i) => norms[i]! > tol);
-  if (valid.length === 0) return new Float64Array(n);
+  const mu = new Float64Array(n);
+  if (valid.length === 0) return mu;
   const a = 1 / valid.length; // equal α over the valid models, renormalized to sum to 1
 
-  let mu = new Float64Array(n);
   for (const i of valid) {
     const x = xs[i]!;
     const f = a / norms[i]!;
@@ -59,27 +61,35 @@ export function karcherMean(xs: ArrayLike<number>[], maxIter: number, tol: numbe
   if (m0 < tol) {
     const x = xs[valid[0]!]!;
     const s = norms[valid[0]!]!;
-    mu = new Float64Array(n);
     for (let j = 0; j < n; j++) mu[j] = x[j]! / s;
   } else for (let j = 0; j < n; j++) mu[j] = mu[j]! / m0;
 
-  const tangent = new Float64Array(n);
   for (let it = 0; it < maxIter; it++) {
-    tangent.fill(0);
+    // T = Σ fᵢ·(xᵢ/sᵢ − cᵢ·μ) over the models at an angle ≥ tol from μ.
+    const terms: { x: ArrayLike<number>; s: number; c: number; f: number }[] = [];
     for (const i of valid) {
       const x = xs[i]!;
       const s = norms[i]!;
       const c = Math.min(1, Math.max(-1, dotAt(mu, x, 0, 1, n) / s));
       const theta = Math.acos(c);
       if (theta < tol) continue;
-      const f = (a * theta) / Math.sin(theta);
-      for (let j = 0; j < n; j++) tangent[j] = tangent[j]! + f * (x[j]! / s - c * mu[j]!);
+      terms.push({ x, s, c, f: (a * theta) / Math.sin(theta) });
     }
-    const tn = norm(tangent);
+    const tangentAt = (j: number) => {
+      let t = 0;
+      for (const { x, s, c, f } of terms) t = t + f * (x[j]! / s - c * mu[j]!);
+      return t;
+    };
+    let tn2 = 0;
+    for (let j = 0; j < n; j++) {
+      const t = tangentAt(j);
+      tn2 += t * t;
+    }
+    const tn = Math.sqrt(tn2);
     if (tn < tol) break;
     const cs = Math.cos(tn);
     const sn = Math.sin(tn) / tn;
-    for (let j = 0; j < n; j++) mu[j] = cs * mu[j]! + sn * tangent[j]!;
+    for (let j = 0; j < n; j++) mu[j] = cs * mu[j]! + sn * tangentAt(j); // T at j reads μ at j only
     const mn = norm(mu);
     if (mn > tol) for (let j = 0; j < n; j++) mu[j] = mu[j]! / mn;
   }
@@ -90,6 +100,14 @@ export function karcherMean(xs: ArrayLike<number>[], maxIter: number, tol: numbe
   return mu;
 }
 
+/** float64 values rounded to float32 in place: the result is a view over the front of their buffer. */
+function toFloat32InPlace(x: Float64Array): Float32Array {
+  const out = new Float32Array(x.buffer, x.byteOffset, x.length);
+  // out[j] takes bytes [4j, 4j + 4), which only overlap x[j'] for j' ≤ j, already read.
+  for (let j = 0; j < x.length; j++) out[j] = x[j]!;
+  return out;
+}
+
 function merge(input: MergeInput): Float32Array {
   checkInput("karcher", input);
   if (input.tensors.length === 1) return Float32Array.from(input.tensors[0]!);
@@ -97,7 +115,8 @@ function merge(input: MergeInput): Float32Array {
   if (!Number.isInteger(maxIter))
     throw new MergeMethodError(`karcher: parameter max_iter must be an integer, got ${maxIter}`);
   const tol = numberParam("karcher", globalParameters, input.params, "tol");
-  return Float32Array.from(karcherMean(input.tensors, maxIter, tol));
+  // Memory: the inputs and one float64 vector, which becomes the output (N + 2 float32 tensors).
+  return toFloat32InPlace(karcherMean(input.tensors, maxIter, tol));
 }
 
 export const karcher: MergeMethod = {

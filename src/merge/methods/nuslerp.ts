@@ -20,7 +20,7 @@ import {
   type ParamSpec,
   WEIGHT,
 } from "./method.js";
-import { type AxisLayout, axisLayout, dotAt, forEachVector } from "./vectors.js";
+import { type AxisLayout, axisLayout, forEachVector } from "./vectors.js";
 
 const globalParameters: ParamSpec[] = [
   {
@@ -42,22 +42,34 @@ const NORM_EPS = 1e-7;
 const SIN_EPS = 1e-8;
 
 /**
- * nuslerp of v0 and v1 along the vectors of `layout`, written into `out` (plus `offset`, when given,
- * element by element: the base that task vectors are added back to).
+ * nuslerp of a and b along the vectors of `layout`, written into `out`. With `base`, of the task
+ * vectors a − base and b − base (each rounded to float32, as mergekit forms them in the tensors'
+ * dtype), added back to base element by element. The task vectors are formed on the fly, never stored.
  */
 export function nuslerpInto(
   out: Float32Array,
   t: number,
-  v0: ArrayLike<number>,
-  v1: ArrayLike<number>,
+  a: Float32Array,
+  b: Float32Array,
   layout: AxisLayout,
-  offset?: ArrayLike<number>,
+  base?: Float32Array,
 ): Float32Array {
   const len = layout.length;
   forEachVector(layout, (start, stride) => {
-    const n0 = Math.max(Math.sqrt(dotAt(v0, v0, start, stride, len)), NORM_EPS);
-    const n1 = Math.max(Math.sqrt(dotAt(v1, v1, start, stride, len)), NORM_EPS);
-    const cos = Math.min(1, Math.max(-1, dotAt(v0, v1, start, stride, len) / (n0 * n1)));
+    // ‖v₀‖², ‖v₁‖², v₀·v₁: three float64 sums in element order.
+    let s00 = 0;
+    let s11 = 0;
+    let s01 = 0;
+    for (let k = 0, j = start; k < len; k++, j += stride) {
+      const x = base ? Math.fround(a[j]! - base[j]!) : a[j]!;
+      const y = base ? Math.fround(b[j]! - base[j]!) : b[j]!;
+      s00 += x * x;
+      s11 += y * y;
+      s01 += x * y;
+    }
+    const n0 = Math.max(Math.sqrt(s00), NORM_EPS);
+    const n1 = Math.max(Math.sqrt(s11), NORM_EPS);
+    const cos = Math.min(1, Math.max(-1, s01 / (n0 * n1)));
     const theta = Math.acos(cos);
     const sinTheta = Math.sin(theta);
     let c0: number;
@@ -69,8 +81,13 @@ export function nuslerpInto(
       c0 = Math.sin((1 - t) * theta) / sinTheta;
       c1 = Math.sin(t * theta) / sinTheta;
     }
-    for (let k = 0, j = start; k < len; k++, j += stride)
-      out[j] = (offset === undefined ? 0 : offset[j]!) + c0 * v0[j]! + c1 * v1[j]!;
+    for (let k = 0, j = start; k < len; k++, j += stride) {
+      if (base) {
+        const x = Math.fround(a[j]! - base[j]!);
+        const y = Math.fround(b[j]! - base[j]!);
+        out[j] = base[j]! + c0 * x + c1 * y;
+      } else out[j] = 0 + c0 * a[j]! + c1 * b[j]!;
+    }
   });
   return out;
 }
@@ -95,19 +112,9 @@ function merge(input: MergeInput): Float32Array {
     ? { outer: 1, length: n, inner: 1 }
     : axisLayout(input.shape, rowWise ? 0 : input.shape.length - 1);
 
-  const a = tensors[i0]!;
-  const b = tensors[i1]!;
-  const out = new Float32Array(n);
-  if (baseIndex === undefined) return nuslerpInto(out, t, a, b, layout);
-  // Task vectors in float32, as mergekit forms them (x − base in the tensors' dtype).
-  const base = tensors[baseIndex]!;
-  const d0 = new Float32Array(n);
-  const d1 = new Float32Array(n);
-  for (let j = 0; j < n; j++) {
-    d0[j] = a[j]! - base[j]!;
-    d1[j] = b[j]! - base[j]!;
-  }
-  return nuslerpInto(out, t, d0, d1, layout, base);
+  // Memory: the inputs and the output, nothing the size of a tensor besides.
+  const base = baseIndex === undefined ? undefined : tensors[baseIndex]!;
+  return nuslerpInto(new Float32Array(n), t, tensors[i0]!, tensors[i1]!, layout, base);
 }
 
 export const nuslerp: MergeMethod = {

@@ -15,11 +15,26 @@
 // rescale: multiply the kept elements by ‖delta‖₁ / ‖kept‖₁ so the L1 norm is preserved
 // (mergekit's RescaleNorm.l1; skipped when either norm is below 1e-7). For DARE and DELLA this is
 // mergekit's replacement for the papers' 1/p: E[kept·‖delta‖₁/‖kept‖₁] → delta as n grows.
+// Both norms are float64 sums taken in element order.
 //
 // Ties in |delta| are broken by position, the later element ranking as the larger; mergekit leaves
-// them to torch's sort. NaN magnitudes rank as +∞.
+// them to torch's sort. NaN magnitudes rank as +∞ (tied with any +∞ by position).
+//
+// Streaming. A tensor is sparsified chunk by chunk, in passes over its elements in order, so memory
+// is bounded by the chunk size, not the tensor (see Sparsifier):
+// - magnitude and magnitude_outliers need the values of one or two ranks of |delta|. A float32
+//   magnitude's bit pattern orders like its value, so the rank-r value is found exactly in two
+//   passes: a histogram of the high 16 bits (2¹⁵ buckets) gives the bucket holding rank r and the count
+//   below it; a histogram of the low 16 bits within that bucket gives the value. An element is then
+//   kept when its magnitude lies strictly inside the window's values; those equal to a boundary value
+//   are counted in position order across chunks and kept while their rank falls in the window.
+// - random and della_magprune draw one number per element in element order. The tensor's random
+//   stream is entered at each model's offset (models draw in order, n each), so the draws are those a
+//   whole-tensor pass takes. With rescale the keep decisions are stored as bits (n/8 bytes) in the
+//   first pass, where the norms are summed, and applied in the output pass.
+// DELLA ranks within vectors, so its chunks hold whole vectors (ChunkedMerge.align).
 
-import { MergeMethodError } from "./method.js";
+import { MergeMethodError, type RandomSource } from "./method.js";
 import { type AxisLayout, axisLayout, forEachVector } from "./vectors.js";
 
 export type Sparsification = "none" | "magnitude" | "random" | "magnitude_outliers" | "della_magprune";
@@ -33,7 +48,6 @@ export interface SparsifyOptions {
   epsilon?: number;
   rescale: boolean;
   shape: readonly number[];
-  random: () => number;
   /** Names the method in error messages. */
   who?: string;
 }
@@ -48,166 +62,206 @@ export function magnitudes(x: ArrayLike<number>): Float32Array {
   return m;
 }
 
+/** The bits of a float32 array (a view, not a copy). */
+const bitsOf = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+
+/** The bit pattern of |x| for float32 bits u (NaN → +∞): ordered as the magnitudes are. */
+const INF = 0x7f800000;
+const magBits = (u: number) => {
+  const a = u & 0x7fffffff;
+  return a > INF ? INF : a;
+};
+
+/** Buckets of the first histogram: the high 16 bits of a magnitude's bits (at most 0x7f80). */
+const HIGH = 1 << 15;
+
+/** Histograms for a RankSelection kept outside it: HIGH counts, HIGH bucket indexes, 65536-count low histograms. */
+export interface RankStorage {
+  high: Uint32Array;
+  lowIndex: Int16Array;
+  low: Uint32Array[];
+}
+
+/** Buckets of a RankSelection's first histogram. */
+export const RANK_BUCKETS = HIGH;
+
+/** The value (as magnitude bits) of one ascending rank, and how many elements are strictly below it. */
+export interface RankValue {
+  bits: number;
+  less: number;
+}
+
 /**
- * The value v of rank k (0-based, ascending) in `a` and how many elements are strictly below it.
- * Reorders `a` so that a[j] ≤ v for j < k and a[j] ≥ v for j > k. Quickselect with median-of-three
- * pivots and three-way partitions (equal magnitudes, zeros especially, are common in task vectors).
- * Invariant: every element left of the window [lo, hi] is strictly below every element inside it.
+ * Exact values of ascending ranks among the magnitudes of a stream of float32 values (of length n,
+ * known in advance), in two passes over it: countHigh over every chunk, then countLow over every chunk.
  */
-function selectKth(a: Float32Array, k: number): [value: number, less: number] {
-  let lo = 0;
-  let hi = a.length - 1;
-  let seed = 0x2545f491;
-  for (;;) {
-    if (hi - lo < 32) {
-      a.subarray(lo, hi + 1).sort();
-      const v = a[k]!;
-      let first = k;
-      while (first > lo && a[first - 1] === v) first--;
-      return [v, first];
+export class RankSelection {
+  private readonly high: Uint32Array;
+  /** Per rank: its bucket (high 16 bits) and the number of elements in lower buckets. */
+  private buckets: { bucket: number; below: number }[] = [];
+  /** Per bucket: the index of its low-bits histogram in `low`, or −1. */
+  private readonly lowIndex: Int16Array;
+  private readonly low: Uint32Array[] = [];
+  /** Low histograms to use before allocating any (a kernel's memory). */
+  private readonly pool: Uint32Array[];
+
+  /** `storage`: where the histograms live (zeroed here), when a kernel fills them instead of count*(). */
+  constructor(
+    private readonly ranks: readonly number[],
+    storage?: RankStorage,
+  ) {
+    this.high = storage?.high.fill(0) ?? new Uint32Array(HIGH);
+    this.lowIndex = (storage?.lowIndex ?? new Int16Array(HIGH)).fill(-1);
+    this.pool = storage?.low ?? [];
+  }
+
+  /** First pass: histogram of the high bits of |x|. */
+  countHigh(x: Float32Array): void {
+    const bits = bitsOf(x);
+    const h = this.high;
+    for (let j = 0; j < bits.length; j++) h[magBits(bits[j]!) >>> 16]!++;
+  }
+
+  /** Between the passes: locates each rank's bucket. */
+  endHigh(): void {
+    this.buckets = this.ranks.map((r) => {
+      let below = 0;
+      for (let b = 0; b < HIGH; b++) {
+        const c = this.high[b]!;
+        if (r < below + c) return { bucket: b, below };
+        below += c;
+      }
+      throw new Error(`internal: rank ${r} beyond the ${below} elements counted`);
+    });
+    for (const { bucket } of this.buckets) {
+      if (this.lowIndex[bucket]! < 0) {
+        this.lowIndex[bucket] = this.low.length;
+        this.low.push(this.pool[this.low.length]?.fill(0) ?? new Uint32Array(1 << 16));
+      }
     }
-    const span = hi - lo + 1;
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    const x = a[lo + (seed % span)]!;
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    const y = a[lo + (seed % span)]!;
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    const z = a[lo + (seed % span)]!;
-    const p = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
-    let lt = lo;
-    let i = lo;
-    let gt = hi;
-    while (i <= gt) {
-      const v = a[i]!;
-      if (v < p) {
-        a[i] = a[lt]!;
-        a[lt] = v;
-        lt++;
-        i++;
-      } else if (v > p) {
-        a[i] = a[gt]!;
-        a[gt] = v;
-        gt--;
-      } else i++;
+  }
+
+  /** Second pass: histogram of the low bits of the magnitudes in the ranks' buckets. */
+  countLow(x: Float32Array): void {
+    const bits = bitsOf(x);
+    const { lowIndex, low } = this;
+    for (let j = 0; j < bits.length; j++) {
+      const m = magBits(bits[j]!);
+      const k = lowIndex[m >>> 16]!;
+      if (k >= 0) low[k]![m & 0xffff]!++;
     }
-    if (k < lt) hi = lt - 1;
-    else if (k > gt) lo = gt + 1;
-    else return [p, lt];
+  }
+
+  /** After the second pass: each rank's value and the count strictly below it. */
+  endLow(): RankValue[] {
+    return this.ranks.map((r, i) => {
+      const { bucket, below } = this.buckets[i]!;
+      const low = this.low[this.lowIndex[bucket]!]!;
+      let less = below;
+      for (let l = 0; l < 1 << 16; l++) {
+        const c = low[l]!;
+        if (r < less + c) return { bits: (bucket << 16) | l, less };
+        less += c;
+      }
+      throw new Error(`internal: rank ${r} not found in bucket ${bucket}`);
+    });
   }
 }
 
 /**
- * The value v of rank k in `mags` and how many elements are strictly below it; `mags` is not modified.
- * Large arrays: a sorted sample brackets v between two sample values, one pass counts the elements
- * below the bracket and collects those inside it (a few percent), and the selection runs on those
- * alone. The answer is exact whatever the sample; an unlucky bracket falls back to a full quickselect.
+ * The elements whose ascending rank by magnitude (ties: earlier position ranks lower) lies in
+ * [lo, hi), decided chunk by chunk in element order from the values of ranks lo and hi − 1.
  */
-function rankValue(mags: Float32Array, k: number): [value: number, less: number] {
-  const n = mags.length;
-  const s = 1 << 14;
-  if (n < 16 * s) return selectKth(Float32Array.from(mags), k);
-  const sample = new Float32Array(s);
-  let seed = 0x9e3779b9;
-  for (let i = 0; i < s; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    sample[i] = mags[Math.floor((seed / 4294967296) * n)]!;
+export class RankWindow {
+  private seenLo = 0;
+  private seenHi = 0;
+  private constructor(
+    readonly lo: number,
+    readonly hi: number,
+    /** Constant decision for trivial windows: 0 (empty), 1 (everything), or undefined. */
+    readonly all: 0 | 1 | undefined,
+    /** Magnitude bits of ranks lo and hi − 1, and the counts strictly below them. */
+    readonly vLo = 0,
+    readonly lessLo = 0,
+    readonly vHi = 0,
+    readonly lessHi = 0,
+  ) {}
+
+  /** A window that needs no statistics (empty or everything), else undefined. */
+  static trivial(lo: number, hi: number, n: number): RankWindow | undefined {
+    lo = Math.max(0, lo);
+    hi = Math.min(n, hi);
+    if (lo >= hi) return new RankWindow(lo, hi, 0);
+    if (lo === 0 && hi === n) return new RankWindow(lo, hi, 1);
+    return undefined;
   }
-  sample.sort();
-  // The rank of v in the sample is about k·s/n, with a standard deviation of at most √s/2 = 64;
-  // a margin of 384 is six of those.
-  const margin = 384;
-  const r = (k / n) * s;
-  const iLow = Math.floor(r) - margin;
-  const iHigh = Math.ceil(r) + margin;
-  const low = iLow < 0 ? -Infinity : sample[iLow]!;
-  const high = iHigh >= s ? Infinity : sample[iHigh]!;
-  // One pass: count the elements below `low`, equal to `low`, equal to `high`, and collect those
-  // strictly between (equal values are counted, not stored: a tensor of many zeros stays cheap).
-  const cap = Math.ceil((n * (2 * margin + 2)) / s) * 2;
-  const inner = new Float32Array(cap);
-  let less = 0;
-  let atLow = 0;
-  let atHigh = 0;
-  let c = 0;
-  for (let j = 0; j < n; j++) {
-    const m = mags[j]!;
-    if (m < low) less++;
-    else if (m === low) atLow++;
-    else if (m < high) {
-      if (c < cap) inner[c] = m;
-      c++;
-    } else if (m === high) atHigh++;
+
+  /** The ranks whose values a non-trivial window needs: lo and hi − 1. */
+  static ranks(lo: number, hi: number): number[] {
+    return [lo, hi - 1];
   }
-  let q = k - less;
-  if (c > cap || q < 0) return selectKth(Float32Array.from(mags), k);
-  if (q < atLow) return [low, less];
-  q -= atLow;
-  if (q < c) {
-    const [v, below] = selectKth(inner.subarray(0, c), q);
-    return [v, less + atLow + below];
+
+  static of(lo: number, hi: number, values: RankValue[]): RankWindow {
+    const [l, h] = values as [RankValue, RankValue];
+    return new RankWindow(lo, hi, undefined, l.bits, l.less, h.bits, h.less);
   }
-  if (q - c < atHigh) return [high, less + atLow + c];
-  return selectKth(Float32Array.from(mags), k);
+
+  /** Starts a new pass over the elements (the tie counters restart). */
+  restart(): void {
+    this.seenLo = 0;
+    this.seenHi = 0;
+  }
+
+  /** mask[j] = 1 for the chunk's elements in the window, else 0 (chunks in element order). */
+  mask(x: Float32Array, mask: Uint8Array): void {
+    const n = x.length;
+    if (this.all !== undefined) {
+      mask.fill(this.all, 0, n);
+      return;
+    }
+    const bits = bitsOf(x);
+    const { vLo, vHi, lo, hi } = this;
+    for (let j = 0; j < n; j++) {
+      const m = magBits(bits[j]!);
+      mask[j] = +(m > vLo) & +(m < vHi);
+      if (m === vLo || m === vHi) {
+        const rank = m === vLo ? this.lessLo + this.seenLo++ : this.lessHi + this.seenHi++;
+        if (rank >= lo && rank < hi) mask[j] = 1;
+      }
+    }
+  }
 }
 
 /**
  * 1 for the elements whose ascending rank by magnitude (ties: earlier position ranks lower) lies in
- * [lo, hi), 0 elsewhere. O(n): one or two rank selections and one pass, no full sort.
+ * [lo, hi), 0 elsewhere. O(n): two histogram passes and one mask pass, no sort.
  */
 export function rankWindowMask(mags: Float32Array, lo: number, hi: number): Uint8Array {
   const n = mags.length;
   const mask = new Uint8Array(n);
-  lo = Math.max(0, lo);
-  hi = Math.min(n, hi);
-  if (lo >= hi) return mask;
-  if (lo === 0 && hi === n) return mask.fill(1);
-  // vLo, vHi: the values of ranks lo and hi − 1; lessLo, lessHi: how many elements are below each.
-  let vLo: number, lessLo: number, vHi: number, lessHi: number;
-  if (hi === n) {
-    // The window reaches the top (TIES): one selection, and the maximum.
-    vHi = -Infinity;
-    let atMax = 0;
-    for (let j = 0; j < n; j++) {
-      const m = mags[j]!;
-      if (m > vHi) {
-        vHi = m;
-        atMax = 1;
-      } else if (m === vHi) atMax++;
-    }
-    lessHi = n - atMax;
-    [vLo, lessLo] = rankValue(mags, lo);
-  } else {
-    [vLo, lessLo] = rankValue(mags, lo);
-    [vHi, lessHi] = rankValue(mags, hi - 1);
+  let w = RankWindow.trivial(lo, hi, n);
+  if (!w) {
+    const sel = new RankSelection(RankWindow.ranks(lo, hi));
+    sel.countHigh(mags);
+    sel.endHigh();
+    sel.countLow(mags);
+    w = RankWindow.of(lo, hi, sel.endLow());
   }
-  // Elements strictly between vLo and vHi are in; of those equal to vLo (or vHi), the ones whose
-  // rank, counted in position order from lessLo (lessHi), falls in the window.
-  let seenLo = 0;
-  let seenHi = 0;
-  for (let j = 0; j < n; j++) {
-    const m = mags[j]!;
-    mask[j] = +(m > vLo) & +(m < vHi);
-    if (m === vLo || m === vHi) {
-      const rank = m === vLo ? lessLo + seenLo++ : lessHi + seenHi++;
-      if (rank >= lo && rank < hi) mask[j] = 1;
-    }
-  }
+  w.mask(mags, mask);
   return mask;
 }
 
-/** TIES: keep the ⌊density·n⌋ largest magnitudes. */
-export function magnitudeMask(delta: ArrayLike<number>, density: number): Uint8Array {
-  const n = delta.length;
+/** TIES's rank window: the k = ⌊density·n⌋ largest. */
+function magnitudeWindow(n: number, density: number): [number, number] {
   // mergekit asserts k > 0 ("not gonna zero out the whole tensor"), so a small tensor with a low density
   // (a 1-element norm at density 0.5) aborts the merge there. Keeping ⌊density·n⌋ = 0 elements is the
   // literal definition: the task vector drops out of this tensor and the base value stays.
   const k = Math.floor(density * n);
-  return rankWindowMask(magnitudes(delta), n - k, n);
+  return [n - k, n];
 }
 
-/** Model Breadcrumbs: drop the ⌊gamma·n⌋ largest, then the smallest, keeping ⌊density·n⌋. */
-export function outlierMask(delta: ArrayLike<number>, density: number, gamma: number): Uint8Array {
-  const n = delta.length;
+/** Model Breadcrumbs' rank window: without the ⌊gamma·n⌋ largest, ⌊density·n⌋ kept. */
+function outlierWindow(n: number, density: number, gamma: number): [number, number] {
   const target = Math.floor(density * n);
   let nTop = Math.floor(gamma * n);
   let nBot = n - target - nTop;
@@ -219,14 +273,27 @@ export function outlierMask(delta: ArrayLike<number>, density: number, gamma: nu
   // fewer than 1/gamma elements, e.g. a 64-element norm at the default gamma 0.01) that slice is
   // sorted[n_bot:0], which is empty, and the whole delta is removed. The window meant is
   // [n_bot, n − n_top): with no outliers to drop, breadcrumbs keeps the ⌊density·n⌋ largest, like TIES.
-  return rankWindowMask(magnitudes(delta), nBot, n - nTop);
+  return [nBot, n - nTop];
 }
 
-/** DARE: keep each element with probability density (one draw per element, in flat order). */
-export function bernoulliMask(n: number, density: number, random: () => number): Uint8Array {
-  const mask = new Uint8Array(n);
-  for (let j = 0; j < n; j++) mask[j] = random() < density ? 1 : 0;
-  return mask;
+/** TIES: keep the ⌊density·n⌋ largest magnitudes. */
+export function magnitudeMask(delta: ArrayLike<number>, density: number): Uint8Array {
+  const [lo, hi] = magnitudeWindow(delta.length, density);
+  return rankWindowMask(magnitudes(delta), lo, hi);
+}
+
+/** Model Breadcrumbs: drop the ⌊gamma·n⌋ largest, then the smallest, keeping ⌊density·n⌋. */
+export function outlierMask(delta: ArrayLike<number>, density: number, gamma: number): Uint8Array {
+  const [lo, hi] = outlierWindow(delta.length, density, gamma);
+  return rankWindowMask(magnitudes(delta), lo, hi);
+}
+
+/** The rank window of a magnitude-ranked sparsification (density < 1), else undefined. */
+export function rankWindowOf(o: SparsifyOptions, n: number): [lo: number, hi: number] | undefined {
+  if (o.density >= 1) return undefined;
+  if (o.method === "magnitude") return magnitudeWindow(n, o.density);
+  if (o.method === "magnitude_outliers") return outlierWindow(n, o.density, o.gamma ?? 0.01);
+  return undefined;
 }
 
 /** The layout DELLA ranks along: axis 1 of an N-D tensor (N ≥ 2), the whole of a 1-D one. */
@@ -244,7 +311,7 @@ export function ranksAlong(mags: Float32Array, layout: AxisLayout, packLimit = 1
   if (len <= Math.min(packLimit, 1 << 22)) {
     // Sort keys (bits of |x|) · 2²² + position: a float32 magnitude's bit pattern orders like its value,
     // and bits < 2³¹, so each key is an exact integer below 2⁵³ and a native Float64Array sort suffices.
-    const bits = new Uint32Array(mags.buffer, mags.byteOffset, mags.length);
+    const bits = bitsOf(mags);
     const keys = new Float64Array(len);
     forEachVector(layout, (start, stride) => {
       for (let k = 0; k < len; k++) keys[k] = bits[start + k * stride]! * 4194304 + k;
@@ -263,14 +330,13 @@ export function ranksAlong(mags: Float32Array, layout: AxisLayout, packLimit = 1
   return ranks;
 }
 
-/** DELLA keep probabilities: density − ε + 2ε·r/(L − 1) for rank r of L in the element's vector. */
-export function dellaProbabilities(
+/** DELLA keep probabilities for whole vectors of `layout`: density − ε + 2ε·r/(L − 1) for rank r of L. */
+function dellaProbabilitiesAlong(
   delta: ArrayLike<number>,
-  shape: readonly number[],
+  layout: AxisLayout,
   density: number,
   epsilon: number,
 ): Float64Array {
-  const layout = dellaLayout(shape);
   const ranks = ranksAlong(magnitudes(delta), layout);
   const p = new Float64Array(delta.length);
   const span = layout.length - 1;
@@ -283,34 +349,186 @@ export function dellaProbabilities(
   return p;
 }
 
-/** Zero the elements not in `mask`; with rescale, scale the rest to the original L1 norm. */
-export function applyMask(delta: Float32Array, mask: Uint8Array, rescale: boolean): Float32Array {
-  const n = delta.length;
-  const out = new Float32Array(n);
-  for (let j = 0; j < n; j++) out[j] = delta[j]! * mask[j]!;
-  if (!rescale) return out;
-  let before = 0;
-  let after = 0;
-  for (let j = 0; j < n; j++) {
-    before += Math.abs(delta[j]!);
-    after += Math.abs(out[j]!);
-  }
-  if (before < 1e-7 || after < 1e-7) return out;
-  const f = before / after;
-  for (let j = 0; j < n; j++) out[j] = out[j]! * f;
-  return out;
+/** DELLA keep probabilities: density − ε + 2ε·r/(L − 1) for rank r of L in the element's vector. */
+export function dellaProbabilities(
+  delta: ArrayLike<number>,
+  shape: readonly number[],
+  density: number,
+  epsilon: number,
+): Float64Array {
+  return dellaProbabilitiesAlong(delta, dellaLayout(shape), density, epsilon);
 }
 
-/** The mask a sparsification method keeps (undefined: keep everything). */
-export function sparsityMask(delta: Float32Array, o: SparsifyOptions): Uint8Array | undefined {
-  if (o.method === "none" || o.density >= 1) return undefined;
+/** One statistics pass of a sparsifier over its model's delta, chunk by chunk in element order. */
+export type DeltaPass = (start: number, delta: Float32Array) => void;
+
+/**
+ * The sparsification of one model's task vector, streamed: zero or more statistics passes over the
+ * delta (each chunk of each pass in element order), then `apply` on every chunk of the output pass.
+ */
+export interface Sparsifier {
+  /** Numbers this sparsifier draws from the tensor's random stream (n or 0). */
+  readonly draws: number;
+  /** The next statistics pass, or undefined when none remains (asking again stays undefined). */
+  nextPass(): DeltaPass | undefined;
+  /** Sparsifies (and rescales) an output chunk of the delta in place. */
+  apply(start: number, delta: Float32Array): void;
+}
+
+/** Sums ‖delta‖₁ and ‖kept‖₁ in element order; the rescale factor, or undefined when it does not apply. */
+class L1Norms {
+  before = 0;
+  after = 0;
+  add(delta: Float32Array, mask: Uint8Array): void {
+    for (let j = 0; j < delta.length; j++) {
+      const d = delta[j]!;
+      this.before += Math.abs(d);
+      this.after += Math.abs(Math.fround(d * mask[j]!));
+    }
+  }
+  factor(): number | undefined {
+    return this.before < 1e-7 || this.after < 1e-7 ? undefined : this.before / this.after;
+  }
+}
+
+/** delta ← delta·mask (float32), then ·factor when there is one. */
+function applyMask(delta: Float32Array, mask: Uint8Array, factor: number | undefined): void {
+  const n = delta.length;
+  for (let j = 0; j < n; j++) delta[j] = delta[j]! * mask[j]!;
+  if (factor !== undefined) for (let j = 0; j < n; j++) delta[j] = delta[j]! * factor;
+}
+
+/** A scratch mask of at least n bytes (grown as chunks require). */
+class Scratch {
+  private buf = new Uint8Array(0);
+  get(n: number): Uint8Array {
+    if (this.buf.length < n) this.buf = new Uint8Array(n);
+    return this.buf.subarray(0, n);
+  }
+}
+
+const identity: Sparsifier = { draws: 0, nextPass: () => undefined, apply: () => {} };
+
+/** magnitude and magnitude_outliers: a rank window found by histogram passes. */
+function windowSparsifier(n: number, lo: number, hi: number, rescale: boolean): Sparsifier {
+  const trivial = RankWindow.trivial(lo, hi, n);
+  const sel = trivial ? undefined : new RankSelection(RankWindow.ranks(lo, hi));
+  let window = trivial;
+  const norms = rescale ? new L1Norms() : undefined;
+  const scratch = new Scratch();
+  // The passes, in order; each is set up when the previous one has seen every chunk.
+  const stages: (() => DeltaPass)[] = [];
+  if (sel) {
+    stages.push(() => (_s, d) => sel.countHigh(d));
+    stages.push(() => {
+      sel.endHigh();
+      return (_s, d) => sel.countLow(d);
+    });
+  }
+  if (norms)
+    stages.push(() => {
+      if (sel) window = RankWindow.of(lo, hi, sel.endLow());
+      return (_s, d) => {
+        const mask = scratch.get(d.length);
+        window!.mask(d, mask);
+        norms.add(d, mask);
+      };
+    });
+  let stage = 0;
+  let factor: number | undefined;
+  let ready = false;
+  const finish = () => {
+    if (ready) return;
+    ready = true;
+    if (!window) window = RankWindow.of(lo, hi, sel!.endLow());
+    if (norms) factor = norms.factor();
+    window.restart();
+  };
+  return {
+    draws: 0,
+    nextPass() {
+      if (stage < stages.length) {
+        const pass = stages[stage++]!();
+        window?.restart();
+        return pass;
+      }
+      finish();
+      return undefined;
+    },
+    apply(_start, delta) {
+      finish();
+      const mask = scratch.get(delta.length);
+      window!.mask(delta, mask);
+      applyMask(delta, mask, factor);
+    },
+  };
+}
+
+/**
+ * random and della_magprune: one draw per element (from the tensor's stream at `offset`) against a
+ * keep probability, `density` (DARE) or DELLA's rank-based one (whole vectors per chunk).
+ */
+function drawSparsifier(
+  n: number,
+  density: number,
+  probabilities: ((delta: Float32Array) => Float64Array) | undefined,
+  rescale: boolean,
+  random: RandomSource,
+  offset: number,
+): Sparsifier {
+  let draw: (() => number) | undefined;
+  const scratch = new Scratch();
+  /** Draws the keep decisions of a chunk (the chunks in order, once each). */
+  const decide = (delta: Float32Array): Uint8Array => {
+    draw ??= random.at(offset);
+    const mask = scratch.get(delta.length);
+    if (probabilities) {
+      const p = probabilities(delta);
+      for (let j = 0; j < mask.length; j++) mask[j] = draw() < p[j]! ? 1 : 0;
+    } else for (let j = 0; j < mask.length; j++) mask[j] = draw() < density ? 1 : 0;
+    return mask;
+  };
+  if (!rescale)
+    return { draws: n, nextPass: () => undefined, apply: (_s, d) => applyMask(d, decide(d), undefined) };
+  // With rescale the norms need every decision before the first output: keep them as bits.
+  const kept = new Uint8Array(Math.ceil(n / 8));
+  const norms = new L1Norms();
+  let passes = 0;
+  let factor: number | undefined;
+  return {
+    draws: n,
+    nextPass() {
+      if (passes++ > 0) {
+        factor = norms.factor();
+        return undefined;
+      }
+      return (start, d) => {
+        const mask = decide(d);
+        norms.add(d, mask);
+        for (let j = 0; j < mask.length; j++) kept[(start + j) >>> 3]! |= mask[j]! << ((start + j) & 7);
+      };
+    },
+    apply(start, d) {
+      const mask = scratch.get(d.length);
+      for (let j = 0; j < mask.length; j++) mask[j] = (kept[(start + j) >>> 3]! >>> ((start + j) & 7)) & 1;
+      applyMask(d, mask, factor);
+    },
+  };
+}
+
+/**
+ * The streamed sparsification of one model's task vector of n elements. Random methods draw from
+ * `random` starting at draw `offset` of the tensor's stream.
+ */
+export function sparsifier(o: SparsifyOptions, n: number, random: RandomSource, offset: number): Sparsifier {
+  if (o.method === "none" || o.density >= 1) return identity;
   switch (o.method) {
     case "magnitude":
-      return magnitudeMask(delta, o.density);
+      return windowSparsifier(n, ...magnitudeWindow(n, o.density), o.rescale);
     case "magnitude_outliers":
-      return outlierMask(delta, o.density, o.gamma ?? 0.01);
+      return windowSparsifier(n, ...outlierWindow(n, o.density, o.gamma ?? 0.01), o.rescale);
     case "random":
-      return bernoulliMask(delta.length, o.density, o.random);
+      return drawSparsifier(n, o.density, undefined, o.rescale, random, offset);
     case "della_magprune": {
       const eps = o.epsilon ?? 0.15;
       // mergekit demands density − ε > 0 and density + ε < 1. The end points are valid probabilities
@@ -320,16 +538,19 @@ export function sparsityMask(delta: Float32Array, o: SparsifyOptions): Uint8Arra
         throw new MergeMethodError(
           `${o.who ?? "della"}: parameter epsilon (${eps}) must keep density ± epsilon (density ${o.density}) within [0, 1]`,
         );
-      const p = dellaProbabilities(delta, o.shape, o.density, eps);
-      const mask = new Uint8Array(delta.length);
-      for (let j = 0; j < mask.length; j++) mask[j] = o.random() < p[j]! ? 1 : 0;
-      return mask;
+      const layout = dellaLayout(o.shape);
+      const block = layout.length * layout.inner;
+      const density = o.density;
+      const p = (d: Float32Array) =>
+        dellaProbabilitiesAlong(d, { ...layout, outer: d.length / block }, density, eps);
+      return drawSparsifier(n, density, p, o.rescale, random, offset);
     }
   }
 }
 
-/** The sparsified delta (the input itself when nothing is removed). */
-export function sparsify(delta: Float32Array, o: SparsifyOptions): Float32Array {
-  const mask = sparsityMask(delta, o);
-  return mask === undefined ? delta : applyMask(delta, mask, o.rescale);
+/** The chunk alignment a sparsification needs: whole DELLA vectors, else any element. */
+export function sparsifyAlign(o: SparsifyOptions): number {
+  if (o.method !== "della_magprune" || o.density >= 1) return 1;
+  const layout = dellaLayout(o.shape);
+  return layout.length * layout.inner;
 }
