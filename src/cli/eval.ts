@@ -19,9 +19,12 @@ interface Flags {
 export function registerEval(program: Command): void {
   program
     .command("eval")
-    .description("evaluate a model: --perplexity FILE scores a text with a sliding window")
+    .description("evaluate a model: --perplexity DATA scores texts with a sliding window")
     .argument("<model>", "model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
-    .option("--perplexity <file>", "text file to score (tokenized as the model's tokenizer does)")
+    .option(
+      "--perplexity <data>",
+      "text/JSONL file, folder, or embedded:heldout to score (each document on its own, tokenized as the model's tokenizer does)",
+    )
     .option("--context <n>", "window length in tokens (default: the model's context, at most 4096)")
     .option("--stride <s>", "tokens the window advances by (default: context / 2)")
     .option("--batch <b>", "windows per run", "1")
@@ -30,7 +33,7 @@ export function registerEval(program: Command): void {
     .option("--verbose", "print stack traces on errors")
     .action(async (model: string, f: Flags) => {
       await runCommand(!!f.verbose, async () => {
-        if (!f.perplexity) throw new UsageError("say what to evaluate: --perplexity FILE");
+        if (!f.perplexity) throw new UsageError("say what to evaluate: --perplexity DATA");
         let bar: Progress | undefined;
         const r = await perplexityOfText(model, f.perplexity, {
           context: f.context === undefined ? undefined : parseCount(f.context, "--context"),
@@ -45,11 +48,16 @@ export function registerEval(program: Command): void {
         bar?.stop();
         if (f.json)
           process.stdout.write(
-            JSON.stringify({ tokens: r.tokens, nll: r.nll, perplexity: r.perplexity }) + "\n",
+            JSON.stringify({
+              documents: r.documents,
+              tokens: r.tokens,
+              nll: r.nll,
+              perplexity: r.perplexity,
+            }) + "\n",
           );
         else
           process.stdout.write(
-            `tokens ${r.tokens}, mean NLL ${r.nll.toFixed(4)}, perplexity ${r.perplexity.toFixed(3)}\n`,
+            `${r.documents > 1 ? `documents ${r.documents}, ` : ""}tokens ${r.tokens}, mean NLL ${r.nll.toFixed(4)}, perplexity ${r.perplexity.toFixed(3)}\n`,
           );
       });
     });

@@ -25,6 +25,7 @@ interface Flags {
   evalFraction?: string;
   evalEvery?: string;
   evalBatches?: string;
+  evalAtStart?: boolean;
   saveEvery?: string;
   keepLast?: string;
   seed: string;
@@ -69,6 +70,7 @@ export function registerTrain(program: Command): void {
     .option("--eval-fraction <f>", "hold out this fraction of the documents instead")
     .option("--eval-every <n>", "steps between evaluations (default: a tenth of the run)")
     .option("--eval-batches <n>", "batches per evaluation (default: all, at most 64)")
+    .option("--eval-at-start", "evaluate the starting model too (logged as step 0)")
     .option("--save-every <n>", "steps between checkpoints (one is always saved at the end)")
     .option("--keep-last <k>", "keep only the newest k checkpoints")
     .option("--seed <n>", "shuffling seed", "0")
@@ -123,6 +125,7 @@ export function registerTrain(program: Command): void {
               f.evalFraction === undefined ? undefined : parseNumber(f.evalFraction, "--eval-fraction"),
             evalEvery: opt(f.evalEvery, "--eval-every"),
             evalBatches: opt(f.evalBatches, "--eval-batches"),
+            evalAtStart: f.evalAtStart,
             saveEvery: opt(f.saveEvery, "--save-every"),
             keepLast: opt(f.keepLast, "--keep-last"),
             seed: parseCount(f.seed, "--seed"),

@@ -8,6 +8,7 @@ import { basename, join, relative, sep } from "node:path";
 import { pipeline, Transform, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { UsageError } from "../errors.js";
+import { isEmbedded, resolveEmbedded } from "./embeddedCorpus.js";
 
 /** The JSONL field read when none is given. */
 export const DEFAULT_TEXT_FIELD = "text";
@@ -99,11 +100,16 @@ async function walk(root: string, dir: string, seen: Set<string>, out: InputFile
 
 /**
  * The files that `paths` name, in order: a file as itself, a folder as every file below it (dot-files
- * skipped) sorted by their path within the folder. UsageError when a path does not exist.
+ * skipped) sorted by their path within the folder, `embedded:SPLIT` as that part of the embedded
+ * corpus. UsageError when a path does not exist.
  */
 export async function listInputFiles(paths: readonly string[]): Promise<InputFile[]> {
   const files: InputFile[] = [];
   for (const p of paths) {
+    if (isEmbedded(p)) {
+      files.push(...resolveEmbedded(p));
+      continue;
+    }
     let s;
     try {
       s = await stat(p);

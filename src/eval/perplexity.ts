@@ -10,6 +10,9 @@ export interface PerplexityOptions {
   batch?: number;
   /** Token used to fill the last, shorter window (its positions are not scored). */
   padId?: number;
+  /** Always run windows of `context` tokens, padding a shorter text: one compiled graph for texts
+   * of every length (scoring many documents), at the cost of computing the padding. */
+  fixedWindow?: boolean;
   onProgress?: (scored: number, total: number) => void;
 }
 
@@ -62,7 +65,7 @@ export async function perplexityOfTokens(
     throw new UsageError(`the text has ${ids.length} token(s); perplexity needs at least 2`);
   const windows = perplexityWindows(ids.length, context, stride);
   // A text shorter than the context runs in one window of exactly its length (no padding to compute).
-  const T = Math.min(context, ids.length - 1);
+  const T = opts.fixedWindow ? context : Math.min(context, ids.length - 1);
   const pad = opts.padId ?? 0;
   let total = 0;
   let count = 0;

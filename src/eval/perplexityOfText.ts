@@ -1,4 +1,6 @@
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
+import { readDocuments } from "../data/corpus.js";
+import { isEmbedded } from "../data/embeddedCorpus.js";
 import { UsageError } from "../errors.js";
 import { DecoderModel } from "../nn/decoderModel.js";
 import type { SessionOptions } from "../runtime/session.js";
@@ -7,39 +9,47 @@ import { perplexityOfTokens, type PerplexityOptions, type PerplexityResult } fro
 
 /** Attention is O(context²) in memory; past this the default stops following the model's context. */
 export const DEFAULT_CONTEXT_CAP = 4096;
-/** An evaluation text is read whole to be tokenized; a larger file is more likely a mistake than a text. */
-export const MAX_TEXT_BYTES = 1 << 30;
 
 export interface TextPerplexityOptions extends Partial<PerplexityOptions>, SessionOptions {}
+
+export interface DataPerplexityResult extends PerplexityResult {
+  /** Documents scored (those of fewer than two tokens are skipped). */
+  documents: number;
+}
 
 /** The context `deepen eval` uses by default: the model's, capped at DEFAULT_CONTEXT_CAP. */
 export function defaultContext(model: DecoderModel): number {
   return Math.min(model.decoder.config.max_position_embeddings ?? 2048, DEFAULT_CONTEXT_CAP);
 }
 
-/** `deepen eval --perplexity`: tokenizes `file` as the model's tokenizer does (BOS where it adds one) and scores it. */
+/**
+ * `deepen eval --perplexity`: the perplexity of a text file, a JSONL file, a folder of them or a
+ * part of the embedded corpus (`embedded:heldout`). Each document is tokenized as the model's
+ * tokenizer does (BOS where it adds one) and scored on its own with a sliding window; the result
+ * is the mean NLL over every scored token of every document.
+ */
 export async function perplexityOfText(
   modelDir: string,
-  file: string,
+  path: string,
   opts: TextPerplexityOptions = {},
-): Promise<PerplexityResult> {
-  let size: number;
-  let isFile: boolean;
-  try {
-    const st = await stat(file);
-    size = st.size;
-    isFile = st.isFile();
-  } catch (e) {
-    throw new UsageError(
-      `--perplexity ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-    );
+): Promise<DataPerplexityResult> {
+  if (!isEmbedded(path)) {
+    try {
+      await stat(path);
+    } catch (e) {
+      throw new UsageError(
+        `--perplexity ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
+    }
   }
-  if (!isFile) throw new UsageError(`--perplexity ${file}: not a file`);
-  if (size > MAX_TEXT_BYTES)
-    throw new UsageError(`--perplexity ${file}: ${size} bytes, over the ${MAX_TEXT_BYTES}-byte limit`);
-  const text = await readFile(file, "utf8");
   const tokenizer = await loadTokenizer(modelDir);
-  const ids = tokenizer.encode(text);
+  const texts: number[][] = [];
+  for await (const doc of readDocuments([path])) {
+    const ids = tokenizer.encode(doc.text);
+    if (ids.length >= 2) texts.push(ids);
+  }
+  if (texts.length === 0)
+    throw new UsageError(`--perplexity ${path}: no document of at least 2 tokens to score`);
   const model = await DecoderModel.load(modelDir, opts);
   try {
     const context = opts.context ?? defaultContext(model);
@@ -47,11 +57,27 @@ export async function perplexityOfText(
     if (limit !== undefined && context > limit && !model.decoder.config.rope_scaling) {
       throw new UsageError(`--context ${context}: longer than the model's ${limit} positions`);
     }
-    return await perplexityOfTokens(model, ids, {
-      ...opts,
-      context,
-      padId: tokenizer.padId ?? tokenizer.eosIds[0] ?? 0,
-    });
+    const padId = tokenizer.padId ?? tokenizer.eosIds[0] ?? 0;
+    if (texts.length === 1) {
+      const r = await perplexityOfTokens(model, texts[0]!, { ...opts, context, padId });
+      return { ...r, documents: 1 };
+    }
+    const total = texts.reduce((s, ids) => s + ids.length - 1, 0);
+    let nllSum = 0;
+    let tokens = 0;
+    for (const ids of texts) {
+      const r = await perplexityOfTokens(model, ids, {
+        ...opts,
+        context,
+        padId,
+        fixedWindow: true,
+        onProgress: (done) => opts.onProgress?.(tokens + done, total),
+      });
+      nllSum += r.nll * r.tokens;
+      tokens += r.tokens;
+    }
+    const nll = nllSum / tokens;
+    return { tokens, nll, perplexity: Math.exp(nll), documents: texts.length };
   } finally {
     await model.release();
   }

@@ -2,6 +2,7 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Dims } from "../arch/families.js";
 import { familyByName } from "../arch/findFamily.js";
+import { modelTensorShapes, structuralConfig } from "../arch/modelLayout.js";
 import { DTYPE_BYTES, type DType, encodeFloats, torchName } from "../checkpoint/dtype.js";
 import { CONFIG_FILE, INDEX_FILE } from "../checkpoint/modelFolder.js";
 import { numel } from "../checkpoint/safetensorsHeader.js";
@@ -87,13 +88,7 @@ export async function writeSyntheticModel(dir: string, opts: SyntheticOptions): 
   const tied = opts.tied ?? family.tiedByDefault;
   const seed = opts.seed ?? 0;
   const fill = opts.fill ?? "random";
-  const shapes: [string, number[]][] = [["model.embed_tokens.weight", [d.vocab, d.hidden]]];
-  for (let i = 0; i < opts.layers; i++) {
-    for (const [rel, shape] of family.layerTensors(d))
-      shapes.push([`${family.layerPrefix}${i}.${rel}`, shape]);
-  }
-  shapes.push(["model.norm.weight", [d.hidden]]);
-  if (!tied) shapes.push(["lm_head.weight", [d.vocab, d.hidden]]);
+  const shapes = modelTensorShapes(family, opts.layers, d, tied);
   await mkdir(dir, { recursive: true });
   await writeShards(
     dir,
@@ -105,22 +100,13 @@ export async function writeSyntheticModel(dir: string, opts: SyntheticOptions): 
     await rm(join(dir, INDEX_FILE));
   }
   const config = {
-    architectures: [family.architectures[0]],
-    model_type: family.modelType,
-    hidden_size: d.hidden,
-    intermediate_size: d.intermediate,
-    num_attention_heads: d.heads,
-    num_key_value_heads: d.kvHeads,
-    head_dim: d.headDim,
-    [family.layerCountKey]: opts.layers,
-    vocab_size: d.vocab,
+    ...structuralConfig(family, opts.layers, d, tied),
     max_position_embeddings: 2048,
     rms_norm_eps: 1e-6,
     rope_theta: 10000.0,
     hidden_act: "silu",
     bos_token_id: 256,
     eos_token_id: 257,
-    tie_word_embeddings: tied,
     torch_dtype: torchName(dtype),
     ...family.configExtras(d, opts.layers),
     ...opts.config,

@@ -54,6 +54,11 @@ export interface PretrainOptions {
   evalEvery?: number;
   /** Eval batches per evaluation (default: the whole held-out set, at most 64 batches). */
   evalBatches?: number;
+  /** Evaluate the starting model too (a fresh run only), logged as step 0 in metrics.jsonl: where
+   * the curve starts, which is the point of a healing run. */
+  evalAtStart?: boolean;
+  /** Called with the step-0 evaluation of evalAtStart. */
+  onStartEval?: (e: { loss: number; perplexity: number }) => void;
   saveEvery?: number;
   keepLast?: number;
   seed?: number;
@@ -423,6 +428,12 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   let skippedCount = state?.skipped_nonfinite ?? 0;
   o.onStart?.({ totalSteps, startStep: state?.step ?? 0 });
   try {
+    if (o.evalAtStart && !state && evalSeqs) {
+      lastEval = await evaluate();
+      const rec = { step: 0, tokens: 0, eval_loss: lastEval.loss, eval_perplexity: lastEval.perplexity };
+      appendFileSync(metrics, JSON.stringify(rec) + "\n");
+      o.onStartEval?.(lastEval);
+    }
     const r = await runTrainingLoop({
       startStep: state?.step ?? 0,
       totalSteps,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fixture, runCli, tempDir } from "../helpers.js";
@@ -7,6 +7,8 @@ import { fixture, runCli, tempDir } from "../helpers.js";
 const root = tempDir();
 const model = await fixture(root, { family: "llama", layers: 2, dtype: "F32" });
 const text = join(root, "text.txt");
+const emptyFolder = join(root, "empty");
+mkdirSync(emptyFolder);
 writeFileSync(text, "It was the best of times, it was the worst of times, it was the age of wisdom.\n");
 
 test("eval --perplexity --json prints tokens, mean NLL and perplexity", () => {
@@ -25,6 +27,27 @@ test("eval --perplexity --json prints tokens, mean NLL and perplexity", () => {
   assert.match(human.stdout, /^tokens \d+, mean NLL \d+\.\d{4}, perplexity \d+\.\d{3}\n$/);
 });
 
+test("eval --perplexity on a folder scores each document on its own and pools the tokens", () => {
+  const dir = join(root, "docs");
+  mkdirSync(dir);
+  const docs = ["The whale surfaced at dawn.", "Fellow citizens, the state of the union is strong."];
+  docs.forEach((d, i) => writeFileSync(join(dir, `${i}.txt`), d));
+  const single = docs.map((d, i) => {
+    const f = join(root, `single-${i}.txt`);
+    writeFileSync(f, d);
+    const r = runCli(["eval", model, "--perplexity", f, "--json", "--context", "16"]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as { tokens: number; nll: number };
+  });
+  const r = runCli(["eval", model, "--perplexity", dir, "--json", "--context", "16"]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { documents: number; tokens: number; nll: number };
+  assert.equal(j.documents, 2);
+  assert.equal(j.tokens, single[0]!.tokens + single[1]!.tokens);
+  const pooled = (single[0]!.nll * single[0]!.tokens + single[1]!.nll * single[1]!.tokens) / j.tokens;
+  assert.ok(Math.abs(j.nll - pooled) < 1e-5, `${j.nll} vs ${pooled}`);
+});
+
 test("generate streams greedy text deterministically", () => {
   const a = runCli(["generate", model, "Once", "--max-tokens", "8"]);
   const b = runCli(["generate", model, "Once", "--max-tokens", "8"]);
@@ -37,7 +60,7 @@ test("generate streams greedy text deterministically", () => {
 
 test("engine commands: bad input is one line and a non-zero exit", async () => {
   const cases: [string[], RegExp, number][] = [
-    [["eval", model], /say what to evaluate: --perplexity FILE/, 2],
+    [["eval", model], /say what to evaluate: --perplexity DATA/, 2],
     [
       ["eval", model, "--perplexity", join(root, "none.txt")],
       /--perplexity .*none\.txt: cannot read \(ENOENT\)/,
@@ -57,7 +80,7 @@ test("engine commands: bad input is one line and a non-zero exit", async () => {
     [["generate", model, "x", "--top-p", "1.5"], /--top-p 1\.5: must be in \(0, 1\]/, 2],
     [["generate", model, "x", "--max-tokens", "0"], /--max-tokens 0: must be at least 1/, 2],
     [["eval", model, "--perplexity", text, "--batch", "0"], /--batch 0: must be a positive integer/, 2],
-    [["eval", model, "--perplexity", root], /--perplexity .*: not a file/, 2],
+    [["eval", model, "--perplexity", emptyFolder], /--perplexity .*: no document of at least 2 tokens/, 2],
   ];
   const moe = await fixture(root, { family: "mixtral", layers: 1 });
   cases.push([["eval", moe, "--perplexity", text], /cannot run MixtralForCausalLM yet/, 1]);

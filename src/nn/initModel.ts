@@ -1,0 +1,153 @@
+// A freshly initialised decoder, written as a Hugging Face folder: the starting point for training a
+// model from scratch (deepen-tiny, the demo's from-scratch control). Initialisation follows
+// transformers' Llama: every matrix N(0, initializer_range²), norm weights 1 (0 for Gemma, whose
+// norms multiply by 1 + w), so the folder is what `LlamaForCausalLM(config)` would start from.
+
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Dims } from "../arch/families.js";
+import { familyByName } from "../arch/findFamily.js";
+import { modelTensorShapes, structuralConfig } from "../arch/modelLayout.js";
+import { type DType, DTYPE_BYTES, encodeFloats, torchName } from "../checkpoint/dtype.js";
+import { CONFIG_FILE } from "../checkpoint/modelFolder.js";
+import { numel } from "../checkpoint/safetensorsHeader.js";
+import { CHUNK_BYTES, type OutputTensor } from "../checkpoint/tensorStream.js";
+import { writeShards } from "../checkpoint/writeShards.js";
+import { UsageError } from "../errors.js";
+import { hashString, mulberry32 } from "../random.js";
+import {
+  loadTokenizer,
+  SPECIAL_TOKENS_MAP_FILE,
+  TOKENIZER_CONFIG_FILE,
+  TOKENIZER_FILE,
+} from "../tokenizer/loadTokenizer.js";
+
+/** transformers' default `initializer_range` for Llama-family configs. */
+export const DEFAULT_INIT_STD = 0.02;
+
+export interface InitOptions {
+  /** Folder with tokenizer.json (+ tokenizer_config.json); its vocabulary sets vocab_size. */
+  tokenizer: string;
+  family?: string;
+  layers: number;
+  dims: Omit<Dims, "vocab" | "experts">;
+  /** max_position_embeddings: the context the model is meant for. */
+  context: number;
+  seed?: number;
+  std?: number;
+  dtype?: DType;
+  tied?: boolean;
+}
+
+export interface InitResult {
+  parameters: number;
+  vocab: number;
+}
+
+/** Standard normal draws from a seeded uniform source (Box–Muller, both values used). */
+function gaussian(rand: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    const u = 1 - rand(); // (0, 1]: log stays finite
+    const r = Math.sqrt(-2 * Math.log(u));
+    const a = 2 * Math.PI * rand();
+    spare = r * Math.sin(a);
+    return r * Math.cos(a);
+  };
+}
+
+function initTensor(
+  name: string,
+  shape: number[],
+  dtype: DType,
+  seed: number,
+  std: number,
+  normOne: number,
+): OutputTensor {
+  const size = DTYPE_BYTES[dtype];
+  const count = numel(shape);
+  const isNorm = shape.length === 1;
+  return {
+    name,
+    dtype,
+    shape,
+    byteLength: count * size,
+    async write(sink) {
+      // Seeded per tensor name: a tensor's values do not depend on which others the model has.
+      const normal = gaussian(mulberry32(seed ^ hashString(name)));
+      const per = CHUNK_BYTES / size;
+      for (let done = 0; done < count; done += per) {
+        const n = Math.min(per, count - done);
+        const vals = new Float32Array(n);
+        for (let i = 0; i < n; i++) vals[i] = isNorm ? normOne : std * normal();
+        const bytes = new Uint8Array(n * size);
+        encodeFloats(dtype, vals, bytes);
+        await sink.write(bytes);
+      }
+    },
+  };
+}
+
+/** The vocabulary size a tokenizer needs: one past its largest id, special tokens included. */
+async function vocabOf(dir: string): Promise<{ vocab: number; bos?: number; eos?: number; pad?: number }> {
+  const tok = await loadTokenizer(dir);
+  const json = JSON.parse(await readFile(join(dir, TOKENIZER_FILE), "utf8")) as {
+    model?: { vocab?: Record<string, number> };
+    added_tokens?: { id: number }[];
+  };
+  let max = -1;
+  for (const id of Object.values(json.model?.vocab ?? {})) max = Math.max(max, id);
+  for (const t of json.added_tokens ?? []) max = Math.max(max, t.id);
+  if (max < 0) throw new UsageError(`${dir}: tokenizer.json has an empty vocabulary`);
+  return { vocab: max + 1, bos: tok.bosId, eos: tok.eosIds[0], pad: tok.padId };
+}
+
+/** Writes a newly initialised model of `opts` into `dir` (which must not exist or be empty). */
+export async function initModel(dir: string, opts: InitOptions): Promise<InitResult> {
+  const family = familyByName(opts.family ?? "llama");
+  if (!existsSync(join(opts.tokenizer, TOKENIZER_FILE)))
+    throw new UsageError(
+      `${opts.tokenizer}: no ${TOKENIZER_FILE} (pass the folder a tokenizer was written to)`,
+    );
+  const tok = await vocabOf(opts.tokenizer);
+  const d: Dims = { ...opts.dims, vocab: tok.vocab, experts: 0 };
+  if (d.heads % d.kvHeads !== 0)
+    throw new UsageError(`--heads ${d.heads} is not a multiple of --kv-heads ${d.kvHeads}`);
+  const dtype = opts.dtype ?? "F32";
+  const tied = opts.tied ?? family.tiedByDefault;
+  const seed = opts.seed ?? 0;
+  const std = opts.std ?? DEFAULT_INIT_STD;
+  const normOne = family.modelType.startsWith("gemma") ? 0 : 1;
+  const shapes = modelTensorShapes(family, opts.layers, d, tied);
+  await mkdir(dir, { recursive: true });
+  await writeShards(
+    dir,
+    shapes.map(([n, s]) => initTensor(n, s, dtype, seed, std, normOne)),
+    {},
+  );
+  const config = {
+    ...structuralConfig(family, opts.layers, d, tied),
+    max_position_embeddings: opts.context,
+    initializer_range: std,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000.0,
+    hidden_act: "silu",
+    attention_bias: false,
+    mlp_bias: false,
+    ...(tok.bos !== undefined && { bos_token_id: tok.bos }),
+    ...(tok.eos !== undefined && { eos_token_id: tok.eos }),
+    ...(tok.pad !== undefined && { pad_token_id: tok.pad }),
+    torch_dtype: torchName(dtype),
+    ...family.configExtras(d, opts.layers),
+  };
+  await writeFile(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
+  for (const f of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE])
+    if (existsSync(join(opts.tokenizer, f))) await copyFile(join(opts.tokenizer, f), join(dir, f));
+  return { parameters: shapes.reduce((s, [, sh]) => s + numel(sh), 0), vocab: d.vocab };
+}
