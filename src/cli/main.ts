@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { VERSION } from "../version.js";
+import { registerDemo } from "./demo.js";
 import { registerEval } from "./eval.js";
-import { registerExample } from "./example.js";
 import { registerGenerate } from "./generate.js";
+import { registerInit } from "./init.js";
 import { registerMerge } from "./merge.js";
+import { registerTokenizer } from "./tokenizer.js";
 import { registerTrain } from "./train.js";
 import { registerInspect } from "./inspect.js";
 import { registerUpscale } from "./upscale.js";
@@ -30,10 +32,12 @@ const program = new Command()
 
 registerUpscale(program);
 registerInspect(program);
+registerInit(program);
 registerEval(program);
 registerGenerate(program);
 registerTrain(program);
+registerTokenizer(program);
 registerMerge(program);
-registerExample(program);
+registerDemo(program);
 
 await program.parseAsync(process.argv);

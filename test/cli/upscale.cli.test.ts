@@ -14,6 +14,7 @@ import {
 import { join } from "node:path";
 import { test } from "node:test";
 import { writeSyntheticModel } from "../../src/synthetic/syntheticModel.js";
+import { DEFAULT_MODEL } from "../../src/demo/runDemo.js";
 import { CLI, editTensors, fixture, readJson, runCli, tempDir } from "../helpers.js";
 
 const root = tempDir();
@@ -196,12 +197,12 @@ test(
   },
 );
 
-test("npm start's example writes a base and its up-scaled model", () => {
-  const out = join(root, "example");
-  const r = runCli(["example", "--out", out]);
+test("the README's upscale of the embedded deepen-tiny: 8 -> 12 layers, seam 5 -> 2", () => {
+  const out = join(root, "tiny-grown");
+  const r = runCli(["upscale", DEFAULT_MODEL, "-o", out]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(readJson(join(out, "upscaled", "config.json")).num_hidden_layers, 12);
-  assert.match(r.stdout, /0-5 <- base 0-5/);
+  assert.equal(readJson(join(out, "config.json")).num_hidden_layers, 12);
+  assert.match(r.stdout, /0-5 <- deepen-tiny 0-5\n\s+6-11 <- deepen-tiny 2-7/);
 });
 
 test("inspect still reports a model whose architecture has no table row", async () => {
