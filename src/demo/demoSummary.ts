@@ -2,7 +2,7 @@
 // generated from the numbers (never a fixed claim).
 
 import { formatCount } from "../surgery/modelCard.js";
-import type { DemoResult, RunResult } from "./runDemo.js";
+import { type DemoResult, firstAtOrBelow, type RunResult } from "./runDemo.js";
 
 const ppl = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(2));
 
@@ -14,7 +14,7 @@ export function demoTable(r: DemoResult): string[] {
     "|---|---:|---:|---:|---:|---:|---:|",
   ];
   for (const run of r.runs) {
-    const at = run.key === "base" ? undefined : run.evals.find((e) => e.perplexity <= baseStart);
+    const at = run.key === "base" ? undefined : firstAtOrBelow(run.evals, baseStart);
     rows.push(
       `| ${run.label} | ${run.layers} | ${formatCount(run.parameters)} | ${ppl(run.evals[0]?.perplexity)} | ${ppl(run.evals.at(-1)?.perplexity)} | ${run.key === "base" ? "(reference)" : at ? `step ${at.step}` : "not reached"} | ${run.tokensPerSecond.toFixed(0)} |`,
     );

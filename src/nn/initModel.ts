@@ -3,16 +3,16 @@
 // transformers' Llama: every matrix N(0, initializer_range²), norm weights 1 (0 for Gemma, whose
 // norms multiply by 1 + w), so the folder is what `LlamaForCausalLM(config)` would start from.
 
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Dims } from "../arch/families.js";
 import { familyByName } from "../arch/findFamily.js";
 import { modelTensorShapes, structuralConfig } from "../arch/modelLayout.js";
-import { type DType, DTYPE_BYTES, encodeFloats, torchName } from "../checkpoint/dtype.js";
+import { type DType, torchName } from "../checkpoint/dtype.js";
 import { CONFIG_FILE } from "../checkpoint/modelFolder.js";
 import { numel } from "../checkpoint/safetensorsHeader.js";
-import { CHUNK_BYTES, type OutputTensor } from "../checkpoint/tensorStream.js";
+import { chunkedTensor, type OutputTensor } from "../checkpoint/tensorStream.js";
 import { writeShards } from "../checkpoint/writeShards.js";
 import { UsageError } from "../errors.js";
 import { hashString, mulberry32 } from "../random.js";
@@ -70,42 +70,16 @@ function initTensor(
   std: number,
   normOne: number,
 ): OutputTensor {
-  const size = DTYPE_BYTES[dtype];
-  const count = numel(shape);
   const isNorm = shape.length === 1;
-  return {
-    name,
-    dtype,
-    shape,
-    byteLength: count * size,
-    async write(sink) {
-      // Seeded per tensor name: a tensor's values do not depend on which others the model has.
-      const normal = gaussian(mulberry32(seed ^ hashString(name)));
-      const per = CHUNK_BYTES / size;
-      for (let done = 0; done < count; done += per) {
-        const n = Math.min(per, count - done);
-        const vals = new Float32Array(n);
-        for (let i = 0; i < n; i++) vals[i] = isNorm ? normOne : std * normal();
-        const bytes = new Uint8Array(n * size);
-        encodeFloats(dtype, vals, bytes);
-        await sink.write(bytes);
-      }
-    },
-  };
-}
-
-/** The vocabulary size a tokenizer needs: one past its largest id, special tokens included. */
-async function vocabOf(dir: string): Promise<{ vocab: number; bos?: number; eos?: number; pad?: number }> {
-  const tok = await loadTokenizer(dir);
-  const json = JSON.parse(await readFile(join(dir, TOKENIZER_FILE), "utf8")) as {
-    model?: { vocab?: Record<string, number> };
-    added_tokens?: { id: number }[];
-  };
-  let max = -1;
-  for (const id of Object.values(json.model?.vocab ?? {})) max = Math.max(max, id);
-  for (const t of json.added_tokens ?? []) max = Math.max(max, t.id);
-  if (max < 0) throw new UsageError(`${dir}: tokenizer.json has an empty vocabulary`);
-  return { vocab: max + 1, bos: tok.bosId, eos: tok.eosIds[0], pad: tok.padId };
+  // Seeded per tensor name: a tensor's values do not depend on which others the model has. Chunks
+  // come in order, so one generator per write draws the same sequence whatever the chunk size.
+  let normal = () => 0;
+  return chunkedTensor(name, dtype, shape, async (_io, start, count) => {
+    if (start === 0) normal = gaussian(mulberry32(seed ^ hashString(name)));
+    const vals = new Float32Array(count);
+    for (let i = 0; i < count; i++) vals[i] = isNorm ? normOne : std * normal();
+    return vals;
+  });
 }
 
 /** Writes a newly initialised model of `opts` into `dir` (which must not exist or be empty). */
@@ -115,8 +89,10 @@ export async function initModel(dir: string, opts: InitOptions): Promise<InitRes
     throw new UsageError(
       `${opts.tokenizer}: no ${TOKENIZER_FILE} (pass the folder a tokenizer was written to)`,
     );
-  const tok = await vocabOf(opts.tokenizer);
-  const d: Dims = { ...opts.dims, vocab: tok.vocab, experts: 0 };
+  const tok = await loadTokenizer(opts.tokenizer);
+  if (tok.vocabSize === 0) throw new UsageError(`${opts.tokenizer}: tokenizer.json has an empty vocabulary`);
+  // One past the largest id, special tokens included.
+  const d: Dims = { ...opts.dims, vocab: tok.vocabSize, experts: 0 };
   if (d.heads % d.kvHeads !== 0)
     throw new UsageError(`--heads ${d.heads} is not a multiple of --kv-heads ${d.kvHeads}`);
   const dtype = opts.dtype ?? "F32";
@@ -140,9 +116,9 @@ export async function initModel(dir: string, opts: InitOptions): Promise<InitRes
     hidden_act: "silu",
     attention_bias: false,
     mlp_bias: false,
-    ...(tok.bos !== undefined && { bos_token_id: tok.bos }),
-    ...(tok.eos !== undefined && { eos_token_id: tok.eos }),
-    ...(tok.pad !== undefined && { pad_token_id: tok.pad }),
+    ...(tok.bosId !== undefined && { bos_token_id: tok.bosId }),
+    ...(tok.eosIds[0] !== undefined && { eos_token_id: tok.eosIds[0] }),
+    ...(tok.padId !== undefined && { pad_token_id: tok.padId }),
     torch_dtype: torchName(dtype),
     ...family.configExtras(d, opts.layers),
   };
