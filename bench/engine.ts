@@ -15,6 +15,7 @@ import { loadWeights } from "../src/nn/loadParams.js";
 import { CompiledGraph } from "../src/runtime/session.js";
 import { arg, median, peakRssMiB, TRAIN_SHAPES } from "./common.js";
 import { writeSyntheticModel } from "../src/synthetic/syntheticModel.js";
+import { nextTokenBatch, nextTokenLoss } from "../src/train/nextTokenLoss.js";
 import { EngineStep } from "../src/train/engineStep.js";
 
 const which = arg("shape", "all");
@@ -83,8 +84,8 @@ for (const shape of TRAIN_SHAPES.filter((s) => which === "all" || s.name.startsW
   const fwd = await timeIt(steps, () => model.nll(tokens, tokens));
   await model.release();
   const w = await loadWeights(dir);
-  const step = await EngineStep.create(w.decoder, w.params, B, T);
-  const batch = { tokens, targets: tokens };
+  const step = await EngineStep.create(w.decoder, w.params, B, T, { loss: nextTokenLoss });
+  const batch = nextTokenBatch(tokens, tokens);
   const train = await timeIt(steps, () => step.run([batch], 1e-4));
   await step.release();
   rmSync(dir, { recursive: true, force: true });

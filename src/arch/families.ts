@@ -15,6 +15,33 @@ export interface Dims {
 
 export type TensorShapes = [name: string, shape: number[]][];
 
+/**
+ * The decoder's tensors by role, as the engine builds its graph from them: whole-model names, and
+ * layer names relative to `${layerPrefix}${i}.`. Linear layers are named without `.weight`/`.bias`.
+ */
+export interface DecoderTensorNames {
+  embed: string;
+  finalNorm: string;
+  head: string;
+  inputNorm: string;
+  postAttentionNorm: string;
+  preFeedforwardNorm: string;
+  postFeedforwardNorm: string;
+  q: string;
+  k: string;
+  v: string;
+  o: string;
+  /** Fused q, k, v (Phi-3). */
+  qkv: string;
+  qNorm: string;
+  kNorm: string;
+  gate: string;
+  up: string;
+  down: string;
+  /** Fused gate and up (Phi-3). */
+  gateUp: string;
+}
+
 export interface ArchFamily {
   family: string;
   /** config.json `architectures` values served by this row. */
@@ -43,6 +70,8 @@ export interface ArchFamily {
   configExtras: (d: Dims, layers: number) => ModelConfig;
   /** Whether the family ties the head to the embeddings when the config does not say. */
   tiedByDefault: boolean;
+  /** The tensors the engine's decoder reads, by role. */
+  decoderTensors: DecoderTensorNames;
 }
 
 // Per-layer config arrays that any family may carry (transformers ≥ 4.53 writes layer_types).
@@ -71,11 +100,33 @@ const llamaLayer = (d: Dims): TensorShapes => [
 // o_proj and down_proj (and Mixtral's expert w2) end each sub-block; their biases too where present.
 const LLAMA_RESIDUAL_WRITERS = /^(self_attn\.o_proj|mlp\.down_proj)\.(weight|bias)$/;
 
+const LLAMA_DECODER_TENSORS: DecoderTensorNames = {
+  embed: "model.embed_tokens.weight",
+  finalNorm: "model.norm.weight",
+  head: "lm_head.weight",
+  inputNorm: "input_layernorm.weight",
+  postAttentionNorm: "post_attention_layernorm.weight",
+  preFeedforwardNorm: "pre_feedforward_layernorm.weight",
+  postFeedforwardNorm: "post_feedforward_layernorm.weight",
+  q: "self_attn.q_proj",
+  k: "self_attn.k_proj",
+  v: "self_attn.v_proj",
+  o: "self_attn.o_proj",
+  qkv: "self_attn.qkv_proj",
+  qNorm: "self_attn.q_norm.weight",
+  kNorm: "self_attn.k_norm.weight",
+  gate: "mlp.gate_proj",
+  up: "mlp.up_proj",
+  down: "mlp.down_proj",
+  gateUp: "mlp.gate_up_proj",
+};
+
 const base = {
   layerCountKey: "num_hidden_layers",
   layerPrefix: "model.layers.",
-  headTensors: ["model.embed_tokens.weight"],
-  tailTensors: ["model.norm.weight", "lm_head.weight"],
+  headTensors: [LLAMA_DECODER_TENSORS.embed],
+  tailTensors: [LLAMA_DECODER_TENSORS.finalNorm, LLAMA_DECODER_TENSORS.head],
+  decoderTensors: LLAMA_DECODER_TENSORS,
   layerArrays: COMMON_LAYER_ARRAYS,
   layerThresholds: [] as string[],
   residualWriters: LLAMA_RESIDUAL_WRITERS,

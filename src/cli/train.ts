@@ -4,6 +4,7 @@ import { UsageError } from "../errors.js";
 import { pretrain } from "../train/pretrain.js";
 import type { StepRecord } from "../train/loop.js";
 import type { ScheduleKind } from "../train/schedule.js";
+import { ADAMW_DEFAULTS, PRETRAIN_DEFAULTS, RUN_DEFAULTS } from "../train/defaults.js";
 import { parseDevice, parseNumber } from "./deviceOption.js";
 import { parseCount } from "./parseOptions.js";
 import { runCommand } from "./run.js";
@@ -57,24 +58,27 @@ export function registerTrain(program: Command): void {
     .requiredOption("--model <dir>", "model folder to start from")
     .option("--data <paths...>", "text files, folders, JSONL (text field), or .gz of either")
     .requiredOption("--out <dir>", "run folder: checkpoint-NNNNNN/, final/, metrics.jsonl")
-    .option("--seq-len <n>", "tokens per sequence", "1024")
-    .option("--batch <n>", "sequences per micro-batch", "8")
-    .option("--grad-accum <n>", "micro-batches per optimizer step", "1")
-    .option("--lr <x>", "peak learning rate", "3e-4")
-    .option("--min-lr <x>", "learning rate at the end of decay (default lr/10)")
-    .option("--warmup <n>", "warmup steps", "0")
-    .option("--schedule <kind>", "cosine, linear or constant", "cosine")
+    .option("--seq-len <n>", "tokens per sequence", String(PRETRAIN_DEFAULTS.seqLen))
+    .option("--batch <n>", "sequences per micro-batch", String(RUN_DEFAULTS.batch))
+    .option("--grad-accum <n>", "micro-batches per optimizer step", String(RUN_DEFAULTS.gradAccum))
+    .option("--lr <x>", "peak learning rate", String(RUN_DEFAULTS.lr))
+    .option("--min-lr <x>", `learning rate at the end of decay (default lr/${RUN_DEFAULTS.minLrDivisor})`)
+    .option("--warmup <n>", "warmup steps", String(RUN_DEFAULTS.warmup))
+    .option("--schedule <kind>", "cosine, linear or constant", RUN_DEFAULTS.schedule)
     .option("--max-steps <n>", "optimizer steps")
     .option("--max-tokens <n>", "training tokens (sets the steps)")
     .option("--eval-data <paths...>", "held-out text")
     .option("--eval-fraction <f>", "hold out this fraction of the documents instead")
     .option("--eval-every <n>", "steps between evaluations (default: a tenth of the run)")
-    .option("--eval-batches <n>", "batches per evaluation (default: all, at most 64)")
+    .option(
+      "--eval-batches <n>",
+      `batches per evaluation (default: all, at most ${RUN_DEFAULTS.evalBatches})`,
+    )
     .option("--eval-at-start", "evaluate the starting model too (logged as step 0)")
     .option("--save-every <n>", "steps between checkpoints (one is always saved at the end)")
     .option("--keep-last <k>", "keep only the newest k checkpoints")
-    .option("--seed <n>", "shuffling seed", "0")
-    .option("--text-field <name>", "JSONL field holding the text", "text")
+    .option("--seed <n>", "shuffling seed", String(RUN_DEFAULTS.seed))
+    .option("--text-field <name>", "JSONL field holding the text", PRETRAIN_DEFAULTS.textField)
     .option(
       "--train-layers <spec>",
       'train only these layers: "8-15,40-47", or "new" (the layers a surgery added)',
@@ -83,8 +87,12 @@ export function registerTrain(program: Command): void {
     .option("--resume [checkpoint]", "continue the run in --out (its newest checkpoint, or the one named)")
     .option("--skip-nonfinite", "skip batches whose loss or gradient is not finite, instead of stopping")
     .option("--force", "replace an existing run in --out")
-    .option("--clip <x>", "global gradient-norm clipping (0: off)", "1")
-    .option("--weight-decay <x>", "AdamW weight decay (not on norms, biases, embeddings)", "0.1")
+    .option("--clip <x>", "global gradient-norm clipping (0: off)", String(RUN_DEFAULTS.clipNorm))
+    .option(
+      "--weight-decay <x>",
+      "AdamW weight decay (not on norms, biases, embeddings)",
+      String(ADAMW_DEFAULTS.weightDecay),
+    )
     .option("--device <name>", "cpu, cuda or webgpu", "cpu")
     .option("--cache-dir <dir>", "token cache (default $DEEPEN_CACHE or ~/.cache/deepen)")
     .option("--verbose", "print stack traces on errors")
@@ -166,7 +174,8 @@ export function registerTrain(program: Command): void {
           });
           bar?.stop();
           const secs = ((Date.now() - started) / 1000).toFixed(0);
-          const evalText = r.lastEval ? `, held-out perplexity ${r.lastEval.perplexity.toFixed(3)}` : "";
+          const ppl = r.lastEval?.perplexity;
+          const evalText = ppl !== undefined ? `, held-out perplexity ${ppl.toFixed(3)}` : "";
           if (r.interrupted) {
             process.stdout.write(
               `interrupted after step ${r.steps}: saved ${r.checkpoint}; continue with --resume\n`,

@@ -273,7 +273,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         cacheDir: o.cacheDir,
         onNote: o.onNote,
         onStartEval: (e) => {
-          evals.push({ step: 0, tokens: 0, loss: e.loss, perplexity: e.perplexity });
+          evals.push({ step: 0, tokens: 0, loss: e.loss, perplexity: Math.exp(e.loss) });
           metricLines.push(
             JSON.stringify({
               run: run.key,

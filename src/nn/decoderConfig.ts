@@ -105,6 +105,8 @@ export interface ResolvedDecoder {
   rotaryDim: number;
   /** For each layer, whether it uses the sliding window. */
   sliding: boolean[];
+  /** The config.json it was read from, for errors that name the checkpoint. */
+  source: string;
 }
 
 /** Reads a config.json object into the decoder's terms, refusing architectures the engine cannot run. */
@@ -151,5 +153,5 @@ export function resolveDecoder(raw: Record<string, unknown>, configFile: string)
   else sliding = new Array<boolean>(n).fill(variant.slidingEverywhere);
   if (typeof window !== "number" || window <= 0) sliding = sliding.map(() => false);
   const rotaryDim = 2 * Math.floor((headDim * (config.partial_rotary_factor ?? 1)) / 2);
-  return { config, family, variant, heads, kvHeads, headDim, rotaryDim, sliding };
+  return { config, family, variant, heads, kvHeads, headDim, rotaryDim, sliding, source: configFile };
 }

@@ -1,7 +1,9 @@
-import { Graph } from "../graph/graph.js";
+import { UsageError } from "../errors.js";
+import { Graph, type Value } from "../graph/graph.js";
 import { toOnnx } from "../graph/toOnnx.js";
 import {
   checkDevice,
+  type CompiledGraph,
   GraphCache,
   type HostTensor,
   type SessionOptions,
@@ -9,7 +11,8 @@ import {
 } from "../runtime/session.js";
 import type { ResolvedDecoder } from "./decoderConfig.js";
 import { auxFeeds } from "./auxInputs.js";
-import { buildDecoder, crossEntropy } from "./llama.js";
+import { crossEntropy } from "./crossEntropy.js";
+import { buildDecoder } from "./llama.js";
 import { loadWeights } from "./loadParams.js";
 
 /** A checkpoint ready to run: its weights in memory and its compiled graphs, built once per shape. */
@@ -45,12 +48,11 @@ export class DecoderModel {
     return this.decoder.config.vocab_size;
   }
 
-  private auxFeeds(start: number, T: number, keyPos: number[]): Record<string, HostTensor> {
-    return auxFeeds(this.decoder, start, T, keyPos);
-  }
-
-  private paramFeeds(): Record<string, HostTensor> {
-    return Object.fromEntries(this.params);
+  /** The parameters, RoPE tables and masks `graph` takes, for queries at [start, start + T). */
+  private modelFeeds(graph: CompiledGraph, start: number, T: number, keyPos: number[]) {
+    const feeds: Record<string, HostTensor> = auxFeeds(this.decoder, start, T, keyPos, (n) => graph.takes(n));
+    for (const [name, t] of this.params) if (graph.takes(name)) feeds[name] = t;
+    return feeds;
   }
 
   /** Per-token negative log-likelihood of targets[b][t] given tokens[b][0..t] (float32 [B·T]). */
@@ -64,8 +66,7 @@ export class DecoderModel {
       return toOnnx(g, { nll: ce.nll });
     });
     const out = await graph.run({
-      ...this.paramFeeds(),
-      ...this.auxFeeds(0, T, [...Array(T).keys()]),
+      ...this.modelFeeds(graph, 0, T, [...Array(T).keys()]),
       tokens: int64Rows(tokens),
       targets: int64Rows(targets),
     });
@@ -81,11 +82,32 @@ export class DecoderModel {
       return toOnnx(g, { logits: buildDecoder(g, this.decoder, this.shapes, B, T).logits });
     });
     const out = await graph.run({
-      ...this.paramFeeds(),
-      ...this.auxFeeds(0, T, [...Array(T).keys()]),
+      ...this.modelFeeds(graph, 0, T, [...Array(T).keys()]),
       tokens: int64Rows(tokens),
     });
     return out.logits!.data as Float32Array;
+  }
+
+  /**
+   * The residual stream for a batch of equal-length rows: n + 1 arrays [B, T, H], the embeddings and
+   * each layer's output (before the final norm), for measuring what layers do to it.
+   */
+  async residualStream(tokens: number[][]): Promise<Float32Array[]> {
+    const B = tokens.length;
+    const T = tokens[0]!.length;
+    const graph = await this.cache.get(`residual:${B}x${T}`, () => {
+      const g = new Graph();
+      const outs: Record<string, Value> = {};
+      buildDecoder(g, this.decoder, this.shapes, B, T).residual.forEach(
+        (h, l) => (outs[`residual_${l}`] = h),
+      );
+      return toOnnx(g, outs);
+    });
+    const out = await graph.run({
+      ...this.modelFeeds(graph, 0, T, [...Array(T).keys()]),
+      tokens: int64Rows(tokens),
+    });
+    return graph.outputs.map((name) => out[name]!.data as Float32Array);
   }
 
   /**
@@ -107,18 +129,14 @@ export class DecoderModel {
       dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
       return toOnnx(g, outs);
     });
-    return graph.run({
-      ...this.paramFeeds(),
-      ...this.auxFeeds(0, T, [...Array(T).keys()]),
-      tokens: int64Rows([prompt]),
-    });
+    return graph.run({ ...this.modelFeeds(graph, 0, T, [...Array(T).keys()]), tokens: int64Rows([prompt]) });
   }
 
   /** @internal */
   async runStep(token: number, position: number, cacheLength: number, past: Record<string, HostTensor>) {
     const graph = await this.cache.get(`step:${cacheLength}`, () => {
       const g = new Graph();
-      const dec = buildDecoder(g, this.decoder, this.shapes, 1, 1, { kind: "cached", cacheLength });
+      const dec = buildDecoder(g, this.decoder, this.shapes, 1, 1, { mode: { kind: "cached", cacheLength } });
       const outs: Record<string, ReturnType<typeof g.op>> = { logits: dec.logits };
       dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
       dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
@@ -128,8 +146,7 @@ export class DecoderModel {
     const keyPos = [...Array(cacheLength).keys()].map((s) => (s < position ? s : -1));
     keyPos.push(position);
     return graph.run({
-      ...this.paramFeeds(),
-      ...this.auxFeeds(position, 1, keyPos),
+      ...this.modelFeeds(graph, position, 1, keyPos),
       ...past,
       tokens: int64Rows([[token]]),
     });
@@ -182,7 +199,7 @@ export class DecodingSession {
   /** Runs the prompt; returns the logits [V] of its last position. */
   async prefill(prompt: number[]): Promise<Float32Array> {
     if (prompt.length === 0 || prompt.length > this.maxLength) {
-      throw new Error(`prompt of ${prompt.length} tokens does not fit a cache of ${this.maxLength}`);
+      throw new UsageError(`a prompt of ${prompt.length} tokens does not fit a cache of ${this.maxLength}`);
     }
     const out = await this.model.runPrefill(prompt);
     this.store(out, 0, prompt.length);
@@ -193,7 +210,8 @@ export class DecodingSession {
 
   /** Feeds one token at the next position; returns the logits [V] for the position after it. */
   async step(token: number): Promise<Float32Array> {
-    if (this.length >= this.maxLength) throw new Error(`KV cache full at ${this.maxLength} tokens`);
+    if (this.length >= this.maxLength)
+      throw new UsageError(`the KV cache is full at ${this.maxLength} tokens`);
     const out = await this.model.runStep(token, this.length, this.maxLength, this.past);
     this.store(out, this.length, 1);
     this.length++;

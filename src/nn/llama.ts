@@ -2,11 +2,23 @@
 // attention (grouped-query, RoPE, optional window and soft-capping) and a gated MLP, then the
 // final norm and the head. Llama, Mistral, Qwen 2/3, Gemma 1/2/3, Phi-3, OLMo 2 and Granite are
 // rows of VARIANTS (decoderConfig.ts), not branches of copies.
+import { dirname } from "node:path";
+import { CheckpointError } from "../errors.js";
 import type { Graph, Value } from "../graph/graph.js";
 import type { ResolvedDecoder } from "./decoderConfig.js";
 
 /** How keys and values reach attention: the prompt itself (forward) or a fixed-size cache plus the new token. */
 export type AttentionMode = { kind: "full" } | { kind: "cached"; cacheLength: number };
+
+export interface DecoderOptions {
+  mode?: AttentionMode;
+  /**
+   * Positions and masks per batch row instead of one shared table: RoPE tables [B, 1, T, rd] and
+   * masks [B, 1, 1, T, S], built on the host from per-token position ids and segment ids, so packed
+   * examples restart their positions and attend only within their own segment. Off: [T, rd] and [T, S].
+   */
+  perRow?: boolean;
+}
 
 export interface DecoderGraph {
   tokens: Value;
@@ -14,6 +26,12 @@ export interface DecoderGraph {
   logits: Value;
   /** HF tensor name → graph input. */
   params: Map<string, Value>;
+  /**
+   * The residual stream [B, T, H]: entry 0 is the embeddings, entry l + 1 the output of layer l
+   * (before the final norm). Values the forward computes anyway: they cost nothing unless a
+   * caller makes them graph outputs.
+   */
+  residual: Value[];
   /** Per layer, the keys and values this call adds ([B, kv heads, T, head_dim], after RoPE). */
   newKeys: Value[];
   newValues: Value[];
@@ -39,9 +57,11 @@ export function buildDecoder(
   paramShapes: ReadonlyMap<string, readonly number[]>,
   B: number,
   T: number,
-  mode: AttentionMode = { kind: "full" },
+  opts: DecoderOptions = {},
 ): DecoderGraph {
+  const mode = opts.mode ?? { kind: "full" };
   const { config: c, variant: v, heads: nh, kvHeads: nkv, headDim: hd } = d;
+  const names = d.family.decoderTensors;
   const H = c.hidden_size;
   const group = nh / nkv;
   const S = mode.kind === "full" ? T : mode.cacheLength + T; // key/value positions attended over
@@ -50,7 +70,12 @@ export function buildDecoder(
     let val = params.get(name);
     if (!val) {
       const shape = paramShapes.get(name);
-      if (!shape) throw new Error(`checkpoint has no tensor ${name}`);
+      if (!shape) {
+        throw new CheckpointError(
+          dirname(d.source),
+          `has no tensor ${name}, which ${d.family.architectures[0]} needs`,
+        );
+      }
       val = g.input(name, "float32", shape);
       params.set(name, val);
     }
@@ -60,11 +85,13 @@ export function buildDecoder(
   const f = (x: number) => g.constant(x, [], "float32");
   const mul = (a: Value, b: Value) => g.op("Mul", [a, b]);
   const add = (a: Value, b: Value) => g.op("Add", [a, b]);
-  /** x @ Wᵀ (+ b): checkpoints store Linear weights [out, in]. */
-  const linear = (x: Value, w: string, b?: string) => {
-    let y = g.op("MatMul", [x, g.op("Transpose", [p(w)], { perm: [1, 0] })]);
-    if (b && has(b)) y = add(y, p(b));
-    return y;
+  /** x @ Wᵀ: checkpoints store Linear weights [out, in]. */
+  const linearWeight = (x: Value, w: string) =>
+    g.op("MatMul", [x, g.op("Transpose", [p(w)], { perm: [1, 0] })]);
+  /** A Linear layer by its name without suffix: `${name}.weight`, plus `${name}.bias` where the checkpoint has one. */
+  const linear = (x: Value, name: string) => {
+    const y = linearWeight(x, `${name}.weight`);
+    return has(`${name}.bias`) ? add(y, p(`${name}.bias`)) : y;
   };
   const rmsNorm = (x: Value, w: string) => {
     const ms = g.op("ReduceMean", [mul(x, x)], { axes: [-1], keepdims: 1 });
@@ -92,9 +119,12 @@ export function buildDecoder(
   };
   const aux = (name: string, shape: number[]) =>
     g.inputs.find((i) => i.name === name) ?? g.input(name, "float32", shape);
+  // Shared tables broadcast over batch and heads; per-row ones carry the batch axis.
+  const ropeShape = opts.perRow ? [B, 1, T, rd] : [T, rd];
+  const maskShape = opts.perRow ? [B, 1, 1, T, S] : [T, S];
 
   const tokens = g.input("tokens", "int64", [B, T]);
-  let x = g.op("Gather", [p("model.embed_tokens.weight"), tokens]); // [B, T, H]
+  let x = g.op("Gather", [p(names.embed), tokens]); // [B, T, H]
   if (v.embedSqrtHidden) x = mul(x, f(Math.sqrt(H)));
   if (c.embedding_multiplier !== undefined) x = mul(x, f(c.embedding_multiplier));
   const residualScale = c.residual_multiplier;
@@ -107,42 +137,43 @@ export function buildDecoder(
   const newValues: Value[] = [];
   const pastKeys: Value[] = [];
   const pastValues: Value[] = [];
+  const residual: Value[] = [x];
   for (let l = 0; l < c.num_hidden_layers; l++) {
-    const pre = `model.layers.${l}.`;
+    const pre = `${d.family.layerPrefix}${l}.`;
     const sliding = d.sliding[l]!;
     const local = v.localRope && sliding;
 
     // Attention.
-    const h = v.norms === "post" ? x : rmsNorm(x, pre + "input_layernorm.weight");
+    const h = v.norms === "post" ? x : rmsNorm(x, pre + names.inputNorm);
     let q: Value, k: Value, val: Value;
     if (v.fused) {
-      const qkv = linear(h, pre + "self_attn.qkv_proj.weight"); // [B, T, (nh + 2·nkv)·hd]
+      const qkv = linear(h, pre + names.qkv); // [B, T, (nh + 2·nkv)·hd]
       const cut = (a: number, b: number) =>
         g.op("Slice", [qkv], { axes: [2], starts: [a * hd], ends: [b * hd] });
       q = cut(0, nh);
       k = cut(nh, nh + nkv);
       val = cut(nh + nkv, nh + 2 * nkv);
     } else {
-      q = linear(h, pre + "self_attn.q_proj.weight", pre + "self_attn.q_proj.bias"); // [B, T, nh·hd]
-      k = linear(h, pre + "self_attn.k_proj.weight", pre + "self_attn.k_proj.bias"); // [B, T, nkv·hd]
-      val = linear(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias");
+      q = linear(h, pre + names.q); // [B, T, nh·hd]
+      k = linear(h, pre + names.k); // [B, T, nkv·hd]
+      val = linear(h, pre + names.v); // [B, T, nkv·hd]
     }
     if (v.qkNorm === "full") {
-      q = rmsNorm(q, pre + "self_attn.q_norm.weight");
-      k = rmsNorm(k, pre + "self_attn.k_norm.weight");
+      q = rmsNorm(q, pre + names.qNorm);
+      k = rmsNorm(k, pre + names.kNorm);
     }
     q = g.op("Reshape", [q], { shape: [B, T, nh, hd] });
     k = g.op("Reshape", [k], { shape: [B, T, nkv, hd] });
     val = g.op("Reshape", [val], { shape: [B, T, nkv, hd] });
     if (v.qkNorm === "per_head") {
-      q = rmsNorm(q, pre + "self_attn.q_norm.weight");
-      k = rmsNorm(k, pre + "self_attn.k_norm.weight");
+      q = rmsNorm(q, pre + names.qNorm);
+      k = rmsNorm(k, pre + names.kNorm);
     }
     q = g.op("Transpose", [q], { perm: [0, 2, 1, 3] }); // [B, nh, T, hd]
     k = g.op("Transpose", [k], { perm: [0, 2, 1, 3] }); // [B, nkv, T, hd]
     val = g.op("Transpose", [val], { perm: [0, 2, 1, 3] }); // [B, nkv, T, hd]
-    const cos = aux(AUX.cos(local), [T, rd]);
-    const sin = aux(AUX.sin(local), [T, rd]);
+    const cos = aux(AUX.cos(local), ropeShape);
+    const sin = aux(AUX.sin(local), ropeShape);
     q = rope(q, cos, sin);
     k = rope(k, cos, sin);
     newKeys.push(k);
@@ -167,68 +198,44 @@ export function buildDecoder(
       const cap = c.attn_logit_softcapping;
       scores = mul(g.op("Tanh", [mul(scores, f(1 / cap))]), f(cap));
     }
-    scores = add(scores, aux(AUX.mask(sliding), [T, S]));
+    scores = add(scores, aux(AUX.mask(sliding), maskShape));
     const probs = g.op("Softmax", [scores], { axis: -1 });
     const vg = g.op("Reshape", [values], { shape: [B, nkv, 1, S, hd] });
     let o = g.op("MatMul", [probs, vg]); // [B, nkv, group, T, hd]
     o = g.op("Reshape", [o], { shape: [B, nh, T, hd] });
     o = g.op("Reshape", [g.op("Transpose", [o], { perm: [0, 2, 1, 3] })], { shape: [B, T, nh * hd] });
-    let attn = linear(o, pre + "self_attn.o_proj.weight", pre + "self_attn.o_proj.bias");
-    if (v.norms !== "pre") attn = rmsNorm(attn, pre + "post_attention_layernorm.weight");
+    let attn = linear(o, pre + names.o);
+    if (v.norms !== "pre") attn = rmsNorm(attn, pre + names.postAttentionNorm);
     x = add(x, scaleResidual(attn));
 
     // Gated MLP.
     const hm =
       v.norms === "post"
         ? x
-        : rmsNorm(
-            x,
-            pre +
-              (v.norms === "sandwich"
-                ? "pre_feedforward_layernorm.weight"
-                : "post_attention_layernorm.weight"),
-          );
+        : rmsNorm(x, pre + (v.norms === "sandwich" ? names.preFeedforwardNorm : names.postAttentionNorm));
     let gate: Value, up: Value;
     if (v.fused) {
-      const gu = linear(hm, pre + "mlp.gate_up_proj.weight"); // [B, T, 2·ffn]
+      const gu = linear(hm, pre + names.gateUp); // [B, T, 2·ffn]
       const I = c.intermediate_size;
       gate = g.op("Slice", [gu], { axes: [2], starts: [0], ends: [I] });
       up = g.op("Slice", [gu], { axes: [2], starts: [I], ends: [2 * I] });
     } else {
-      gate = linear(hm, pre + "mlp.gate_proj.weight", pre + "mlp.gate_proj.bias");
-      up = linear(hm, pre + "mlp.up_proj.weight", pre + "mlp.up_proj.bias");
+      gate = linear(hm, pre + names.gate);
+      up = linear(hm, pre + names.up);
     }
-    let mlp = linear(mul(act(gate), up), pre + "mlp.down_proj.weight", pre + "mlp.down_proj.bias");
-    if (v.norms !== "pre") mlp = rmsNorm(mlp, pre + "post_feedforward_layernorm.weight");
+    let mlp = linear(mul(act(gate), up), pre + names.down);
+    if (v.norms !== "pre") mlp = rmsNorm(mlp, pre + names.postFeedforwardNorm);
     x = add(x, scaleResidual(mlp));
+    residual.push(x);
   }
 
-  x = rmsNorm(x, "model.norm.weight");
-  let logits = linear(x, has("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight"); // [B, T, V]
+  x = rmsNorm(x, names.finalNorm);
+  // A tied head reads the embeddings: [B, T, V]
+  let logits = has(names.head) ? linearWeight(x, names.head) : linearWeight(x, names.embed);
   if (c.final_logit_softcapping) {
     const cap = c.final_logit_softcapping;
     logits = mul(g.op("Tanh", [mul(logits, f(1 / cap))]), f(cap));
   }
   if (c.logits_scaling !== undefined) logits = mul(logits, f(1 / c.logits_scaling));
-  return { tokens, logits, params, newKeys, newValues, pastKeys, pastValues };
-}
-
-/**
- * Mean next-token cross-entropy: logits [B, T, V], targets [B, T] (int64), weights [B, T] (1 where
- * a token counts). Also returns the per-token negative log-likelihood [B, T].
- */
-export function crossEntropy(
-  g: Graph,
-  logits: Value,
-  B: number,
-  T: number,
-): { loss: Value; nll: Value; targets: Value; weights: Value } {
-  const targets = g.input("targets", "int64", [B, T]);
-  const weights = g.input("loss_weights", "float32", [B, T]);
-  const logp = g.op("LogSoftmax", [logits], { axis: -1 });
-  const picked = g.op("GatherLast", [logp, g.op("Reshape", [targets], { shape: [B, T, 1] })]); // [B, T, 1]
-  const nll = g.op("Neg", [g.op("Reshape", [picked], { shape: [B, T] })]);
-  const total = g.op("ReduceSum", [g.op("Mul", [nll, weights])], { axes: [0, 1], keepdims: 0 });
-  const count = g.op("ReduceSum", [weights], { axes: [0, 1], keepdims: 0 });
-  return { loss: g.op("Div", [total, count]), nll, targets, weights };
+  return { tokens, logits, params, residual, newKeys, newValues, pastKeys, pastValues };
 }

@@ -41,6 +41,17 @@ export function ropeTables(
   T: number,
   opts: { local?: boolean; seqLen?: number } = {},
 ): { cos: Float32Array; sin: Float32Array } {
+  const positions = Array.from({ length: T }, (_, t) => start + t);
+  return ropeTablesAt(config, headDim, positions, { ...opts, seqLen: opts.seqLen ?? start + T });
+}
+
+/** cos and sin [positions.length, head_dim] for any position ids (packed examples restart at 0). */
+export function ropeTablesAt(
+  config: DecoderConfig,
+  headDim: number,
+  positions: readonly number[],
+  opts: { local?: boolean; seqLen?: number } = {},
+): { cos: Float32Array; sin: Float32Array } {
   let theta = opts.local ? (config.rope_local_base_freq ?? 10000) : (config.rope_theta ?? 10000);
   const scaling = opts.local ? null : config.rope_scaling;
   const kind = scaling?.rope_type ?? scaling?.type;
@@ -48,16 +59,17 @@ export function ropeTables(
   if (kind === "linear") posScale = 1 / (scaling!.factor ?? 1);
   if (kind === "dynamic") {
     const maxPos = config.max_position_embeddings ?? 2048;
-    const seqLen = Math.max(opts.seqLen ?? start + T, maxPos);
+    const seqLen = Math.max(opts.seqLen ?? Math.max(0, ...positions) + 1, maxPos);
     const factor = scaling!.factor ?? 1;
     theta *= ((factor * seqLen) / maxPos - (factor - 1)) ** (headDim / (headDim - 2));
   }
   const inv = inverseFrequencies(headDim, theta, kind === "llama3" ? scaling : null);
   const half = headDim / 2;
+  const T = positions.length;
   const cos = new Float32Array(T * headDim);
   const sin = new Float32Array(T * headDim);
   for (let t = 0; t < T; t++) {
-    const pos = (start + t) * posScale;
+    const pos = positions[t]! * posScale;
     for (let i = 0; i < half; i++) {
       const a = pos * inv[i]!;
       cos[t * headDim + i] = cos[t * headDim + i + half] = Math.cos(a);
@@ -85,6 +97,30 @@ export function attentionMask(
       const k = keyPos[s]!;
       const ok = k >= 0 && k <= q && (window === undefined || q - k < window);
       m[t * S + s] = ok ? 0 : -1e9;
+    }
+  }
+  return m;
+}
+
+/**
+ * Additive mask [T, T] for one packed row: token t attends to token s ≤ t of the same segment whose
+ * position is within the window. A token always sees itself, so no row is all masked.
+ */
+export function segmentMask(
+  positions: readonly number[],
+  segments: readonly number[],
+  window?: number,
+): Float32Array {
+  const T = positions.length;
+  const m = new Float32Array(T * T);
+  for (let t = 0; t < T; t++) {
+    for (let s = 0; s < T; s++) {
+      const ok =
+        s === t ||
+        (s < t &&
+          segments[s] === segments[t] &&
+          (window === undefined || positions[t]! - positions[s]! < window));
+      m[t * T + s] = ok ? 0 : -1e9;
     }
   }
   return m;

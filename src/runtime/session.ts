@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import ort from "onnxruntime-node";
-import { DeepenError } from "../errors.js";
+import { DeepenError, GraphError } from "../errors.js";
 import { type GDType, Graph } from "../graph/graph.js";
 import { type OnnxModel, toOnnx } from "../graph/toOnnx.js";
 
@@ -82,11 +82,20 @@ export function checkDevice(device: Device): Promise<void> {
 
 /** A compiled graph: an onnxruntime session and the names it takes and gives. */
 export class CompiledGraph {
+  private readonly declared: ReadonlySet<string>;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly inputs: readonly string[],
     readonly outputs: readonly string[],
-  ) {}
+  ) {
+    this.declared = new Set(inputs);
+  }
+
+  /** Whether the graph takes `name` (toOnnx leaves out inputs no output depends on). */
+  takes(name: string): boolean {
+    return this.declared.has(name);
+  }
 
   static async create(model: OnnxModel, opts: SessionOptions = {}): Promise<CompiledGraph> {
     const device = opts.device ?? "cpu";
@@ -103,6 +112,11 @@ export class CompiledGraph {
   }
 
   async run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+    // A feed the graph does not take is a caller's bug (a misspelt or pruned input would otherwise
+    // be dropped silently, as clip_norm once was): refuse it by name.
+    for (const name of Object.keys(feeds)) {
+      if (!this.declared.has(name)) throw new GraphError(`feed ${name} is not an input of this graph`);
+    }
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of this.inputs) {
       const t = feeds[name];

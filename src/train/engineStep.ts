@@ -1,29 +1,31 @@
+import { CheckpointError, GraphError } from "../errors.js";
 import type { OnnxModel } from "../graph/toOnnx.js";
-import { auxFeeds, causalPositions } from "../nn/auxInputs.js";
+import { auxFeeds, causalPositions, perRowAuxFeeds } from "../nn/auxInputs.js";
 import type { ResolvedDecoder } from "../nn/decoderConfig.js";
+import type { DecoderOptions } from "../nn/llama.js";
 import { CompiledGraph, type HostTensor, type SessionOptions, int64Rows } from "../runtime/session.js";
-import {
-  accumulateGraph,
-  ADAMW_DEFAULTS,
-  type AdamWSettings,
-  fusedStepGraph,
-  STEP,
-  updateGraph,
-} from "./stepGraphs.js";
+import { ADAMW_DEFAULTS, type AdamWSettings } from "./defaults.js";
+import { accumulateGraph, fusedStepGraph, type LossBuilder, STEP, updateGraph } from "./stepGraphs.js";
 
-export interface Batch {
+/** One micro-batch as the step graphs take it: the decoder's rows and the objective's loss inputs. */
+export interface StepBatch {
   /** [B][T] input tokens. */
   tokens: number[][];
-  /** [B][T] next tokens. */
-  targets: number[][];
-  /** [B][T] 1 where the target counts (default: all). */
-  weights?: number[][];
+  /** [B][T] position ids and segment ids, for a decoder built with `perRow` (packed examples). */
+  positions?: number[][];
+  segments?: number[][];
+  /** The loss's own inputs (targets, weights, reference log-probabilities…) by graph input name. */
+  feeds: Record<string, HostTensor>;
+  /** Tokens this micro-batch trains on: what "tokens seen" and tok/s count. */
+  tokenCount: number;
 }
 
 export interface StepResult {
   loss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
+  /** The objective's per-step scalars (averaged over micro-batches). */
+  metrics: Record<string, number>;
   /** The loss or the gradients were not finite: nothing was updated and the step was not counted. */
   nonFinite: boolean;
 }
@@ -39,6 +41,10 @@ export interface OptimizerState {
 const NO_CLIP = 3.4028234663852886e38;
 
 export interface EngineStepOptions extends SessionOptions {
+  /** What the step minimises, built on the decoder's outputs. */
+  loss: LossBuilder;
+  /** The decoder's optional inputs the batches carry (per-row positions and masks). */
+  decoder?: DecoderOptions;
   /** Parameters that train (default: all). */
   trainable?: readonly string[];
   adamw?: Partial<AdamWSettings>;
@@ -70,6 +76,7 @@ export class EngineStep {
     trainable: readonly string[],
     private readonly settings: AdamWSettings,
     private readonly clipNorm: number,
+    private readonly perRow: boolean,
   ) {
     this.trainable = trainable;
     for (const name of trainable) {
@@ -84,17 +91,23 @@ export class EngineStep {
     params: Map<string, HostTensor>,
     B: number,
     T: number,
-    opts: EngineStepOptions = {},
+    opts: EngineStepOptions,
   ): Promise<EngineStep> {
     const shapes = new Map([...params].map(([k, v]) => [k, v.shape]));
     const trainable = opts.trainable ?? [...params.keys()];
-    const graphOpts = { trainable, adamw: opts.adamw, decay: opts.decay };
+    const graphOpts = {
+      trainable,
+      adamw: opts.adamw,
+      decay: opts.decay,
+      loss: opts.loss,
+      decoder: opts.decoder,
+    };
     const compile = (m: OnnxModel) => CompiledGraph.create(m, opts);
     const graphs =
       (opts.microBatches ?? 1) === 1
         ? { fused: await compile(fusedStepGraph(decoder, shapes, B, T, graphOpts)) }
         : {
-            accumulate: await compile(accumulateGraph(decoder, shapes, B, T, trainable)),
+            accumulate: await compile(accumulateGraph(decoder, shapes, B, T, graphOpts)),
             update: await compile(updateGraph(shapes, graphOpts)),
           };
     const clip = opts.clipNorm && opts.clipNorm > 0 ? opts.clipNorm : NO_CLIP;
@@ -107,6 +120,7 @@ export class EngineStep {
       trainable,
       { ...ADAMW_DEFAULTS, ...opts.adamw },
       clip,
+      !!opts.decoder?.perRow,
     );
   }
 
@@ -114,17 +128,25 @@ export class EngineStep {
     return this.t;
   }
 
-  private batchFeeds(b: Batch): Record<string, HostTensor> {
+  /** The parameters, the batch's decoder inputs and the objective's feeds, for `graph`. */
+  private batchFeeds(graph: CompiledGraph, b: StepBatch): Record<string, HostTensor> {
     const { B, T } = this;
     if (b.tokens.length !== B || b.tokens.some((r) => r.length !== T))
-      throw new Error(`batch must be [${B}, ${T}]`);
-    const weights = b.weights ?? b.tokens.map((r) => r.map(() => 1));
-    return {
-      ...auxFeeds(this.decoder, 0, T, causalPositions(T)),
-      tokens: int64Rows(b.tokens),
-      targets: int64Rows(b.targets),
-      loss_weights: { dtype: "float32", shape: [B, T], data: Float32Array.from(weights.flat()) },
-    };
+      throw new GraphError(`a micro-batch must be [${B}, ${T}] tokens`);
+    const takes = (n: string) => graph.takes(n);
+    if (!this.perRow && (b.positions || b.segments))
+      throw new GraphError("position and segment ids need a step created with decoder: { perRow: true }");
+    const aux = this.perRow
+      ? perRowAuxFeeds(
+          this.decoder,
+          b.positions ?? b.tokens.map(() => causalPositions(T)),
+          b.segments ?? b.tokens.map(() => new Array<number>(T).fill(0)),
+          takes,
+        )
+      : auxFeeds(this.decoder, 0, T, causalPositions(T), takes);
+    const feeds: Record<string, HostTensor> = { ...aux, ...b.feeds, tokens: int64Rows(b.tokens) };
+    for (const [name, t] of this.params) if (graph.takes(name)) feeds[name] = t;
+    return feeds;
   }
 
   private optimizerFeeds(lr: number): Record<string, HostTensor> {
@@ -150,19 +172,15 @@ export class EngineStep {
   }
 
   /** One optimizer step over `micro` (one batch per micro-batch) at learning rate `lr`. */
-  async run(micro: Batch[], lr: number): Promise<StepResult> {
+  async run(micro: StepBatch[], lr: number): Promise<StepResult> {
     this.t++;
-    const params = Object.fromEntries(this.params);
     if (this.graphs.fused) {
-      if (micro.length !== 1) throw new Error("the fused step takes exactly one batch");
-      const out = await this.graphs.fused.run({
-        ...params,
-        ...this.batchFeeds(micro[0]!),
-        ...this.optimizerFeeds(lr),
-      });
-      return this.finish(out, (out.loss!.data as Float32Array)[0]!);
+      const fused = this.graphs.fused;
+      if (micro.length !== 1) throw new GraphError("the fused step takes exactly one micro-batch");
+      const out = await fused.run({ ...this.batchFeeds(fused, micro[0]!), ...this.optimizerFeeds(lr) });
+      return this.finish(out, scalar(out.loss!), metricsOf(fused, out, 1));
     }
-    const { loss, sums } = await this.gradientSums(micro);
+    const { loss, sums, metrics } = await this.gradientSums(micro);
     const feeds: Record<string, HostTensor> = {
       ...this.optimizerFeeds(lr),
       [STEP.gradScale]: f32(1 / micro.length),
@@ -172,16 +190,16 @@ export class EngineStep {
       feeds[STEP.grad(name)] = sums.get(name)!;
     }
     const out = await this.graphs.update!.run(feeds);
-    return this.finish(out, loss / micro.length);
+    return this.finish(out, loss / micro.length, metrics);
   }
 
   /** Takes the update only when loss and gradients are finite; otherwise the step never happened. */
-  private finish(out: Record<string, HostTensor>, loss: number): StepResult {
-    const gradNorm = (out.grad_norm!.data as Float32Array)[0]!;
+  private finish(out: Record<string, HostTensor>, loss: number, metrics: Record<string, number>): StepResult {
+    const gradNorm = scalar(out.grad_norm!);
     const nonFinite = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
     if (nonFinite) this.t--;
     else this.absorb(out);
-    return { loss, gradNorm, nonFinite };
+    return { loss, gradNorm, metrics, nonFinite };
   }
 
   /** Step count and moments, for a checkpoint. */
@@ -189,8 +207,8 @@ export class EngineStep {
     return { step: this.t, m: new Map(this.m), v: new Map(this.v) };
   }
 
-  /** Restores a checkpoint's optimizer state (the parameters were given to create()). */
-  restore(state: OptimizerState): void {
+  /** Restores a checkpoint's optimizer state, read from `source` (the parameters were given to create()). */
+  restore(state: OptimizerState, source: string): void {
     for (const name of this.trainable) {
       const m = state.m.get(name);
       const v = state.v.get(name);
@@ -201,7 +219,7 @@ export class EngineStep {
         m.data.length !== v.data.length ||
         m.data.length !== this.params.get(name)!.data.length
       ) {
-        throw new Error(`optimizer state has no moments of shape [${shape.join(", ")}] for ${name}`);
+        throw new CheckpointError(source, `no AdamW moments of shape [${shape.join(", ")}] for ${name}`);
       }
       this.m.set(name, m);
       this.v.set(name, v);
@@ -209,26 +227,48 @@ export class EngineStep {
     this.t = state.step;
   }
 
-  /** Sums of the micro-batches' gradients (each the gradient of its mean loss) and the summed loss; accumulate mode only. */
-  async gradientSums(micro: Batch[]): Promise<{ loss: number; sums: Map<string, HostTensor> }> {
-    if (!this.graphs.accumulate)
-      throw new Error("gradientSums needs an EngineStep created with microBatches > 1");
-    const params = Object.fromEntries(this.params);
+  /**
+   * Sums of the micro-batches' gradients (each the gradient of its loss), the summed loss and the
+   * objective's metrics averaged over the micro-batches; accumulate mode only.
+   */
+  async gradientSums(
+    micro: StepBatch[],
+  ): Promise<{ loss: number; sums: Map<string, HostTensor>; metrics: Record<string, number> }> {
+    const accumulate = this.graphs.accumulate;
+    if (!accumulate) throw new GraphError("gradientSums needs an EngineStep created with microBatches > 1");
     const acc: Record<string, HostTensor> = {};
     for (const name of this.trainable) {
       const p = this.params.get(name)!;
       acc[STEP.accIn(name)] = { dtype: "float32", shape: p.shape, data: new Float32Array(p.data.length) };
     }
     let loss = 0;
+    const metrics: Record<string, number> = {};
     for (const b of micro) {
-      const out = await this.graphs.accumulate.run({ ...params, ...acc, ...this.batchFeeds(b) });
-      loss += (out.loss!.data as Float32Array)[0]!;
+      const out = await accumulate.run({ ...this.batchFeeds(accumulate, b), ...acc });
+      loss += scalar(out.loss!);
+      for (const [k, v] of Object.entries(metricsOf(accumulate, out, micro.length)))
+        metrics[k] = (metrics[k] ?? 0) + v;
       for (const name of this.trainable) acc[STEP.accIn(name)] = out[STEP.grad(name)]!;
     }
-    return { loss, sums: new Map(this.trainable.map((n) => [n, acc[STEP.accIn(n)]!])) };
+    return { loss, sums: new Map(this.trainable.map((n) => [n, acc[STEP.accIn(n)]!])), metrics };
   }
 
   async release(): Promise<void> {
     for (const gr of Object.values(this.graphs)) await gr?.release();
   }
+}
+
+const scalar = (t: HostTensor) => Number(t.data[0]!);
+
+/** The objective's metric outputs of one run, each divided by `of` (the micro-batches averaged). */
+function metricsOf(
+  graph: CompiledGraph,
+  out: Record<string, HostTensor>,
+  of: number,
+): Record<string, number> {
+  const prefix = STEP.metric("");
+  const metrics: Record<string, number> = {};
+  for (const name of graph.outputs)
+    if (name.startsWith(prefix)) metrics[name.slice(prefix.length)] = scalar(out[name]!) / of;
+  return metrics;
 }

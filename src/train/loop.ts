@@ -2,12 +2,13 @@
 // in the engine) and the batching as parameters, so pretraining, SFT and DPO share it and differ
 // only in what they pass in.
 import { DeepenError } from "../errors.js";
-import type { Batch, StepResult } from "./engineStep.js";
+import type { StepBatch, StepResult } from "./engineStep.js";
 
 export class TrainingError extends DeepenError {
   override readonly name = "TrainingError";
 }
 
+/** One line of metrics.jsonl. */
 export interface StepRecord {
   step: number;
   tokens: number;
@@ -15,8 +16,14 @@ export interface StepRecord {
   lr: number;
   grad_norm: number;
   tokens_per_s: number;
-  eval_loss?: number;
-  eval_perplexity?: number;
+  /** The objective's own per-step metrics, and its evaluation's as eval_<name> (eval_loss, eval_perplexity…). */
+  [metric: string]: number;
+}
+
+/** An objective's held-out measures: a loss, and whatever else it reports (perplexity, reward accuracy…). */
+export interface EvalResult {
+  loss: number;
+  [measure: string]: number;
 }
 
 export interface LoopParts {
@@ -24,13 +31,12 @@ export interface LoopParts {
   startStep: number;
   totalSteps: number;
   tokensSeen: number;
-  tokensPerStep: number;
   /** The micro-batches of the next optimizer step; advances the data position. */
-  nextMicroBatches(): Promise<Batch[]>;
-  step(micro: Batch[], lr: number): Promise<StepResult>;
+  nextMicroBatches(): Promise<StepBatch[]>;
+  step(micro: StepBatch[], lr: number): Promise<StepResult>;
   learningRate(step: number): number;
   evalEvery?: number;
-  evaluate?(): Promise<{ loss: number; perplexity: number }>;
+  evaluate?(): Promise<EvalResult>;
   saveEvery?: number;
   /** Saves a checkpoint after `step` steps; returns where. */
   save(step: number, tokensSeen: number, finished: boolean): Promise<string>;
@@ -51,7 +57,7 @@ export interface LoopResult {
   skipped: number;
   interrupted: boolean;
   lastCheckpoint?: string;
-  lastEval?: { loss: number; perplexity: number };
+  lastEval?: EvalResult;
 }
 
 /** Skipping is for the odd bad batch; this many in a row means the run has diverged. */
@@ -62,7 +68,7 @@ export async function runTrainingLoop(p: LoopParts): Promise<LoopResult> {
   let tokens = p.tokensSeen;
   let skipped = p.skipped;
   let last = p.lastCheckpoint;
-  let lastEval: { loss: number; perplexity: number } | undefined;
+  let lastEval: EvalResult | undefined;
   let skippedInARow = 0;
   while (step < p.totalSteps) {
     if (p.interrupted()) {
@@ -93,19 +99,20 @@ export async function runTrainingLoop(p: LoopParts): Promise<LoopResult> {
     }
     skippedInARow = 0;
     step++;
-    tokens += p.tokensPerStep;
+    const stepTokens = micro.reduce((a, b) => a + b.tokenCount, 0);
+    tokens += stepTokens;
     const record: StepRecord = {
       step,
       tokens,
       loss: r.loss,
       lr,
       grad_norm: r.gradNorm,
-      tokens_per_s: p.tokensPerStep / seconds,
+      tokens_per_s: stepTokens / seconds,
+      ...r.metrics,
     };
     if (p.evaluate && p.evalEvery && (step % p.evalEvery === 0 || step === p.totalSteps)) {
       lastEval = await p.evaluate();
-      record.eval_loss = lastEval.loss;
-      record.eval_perplexity = lastEval.perplexity;
+      for (const [k, v] of Object.entries(lastEval)) record[`eval_${k}`] = v;
     }
     p.log(record);
     if (step === p.totalSteps) last = await p.save(step, tokens, true);

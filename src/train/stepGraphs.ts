@@ -1,20 +1,26 @@
 // Training on the engine: one graph computes the loss, the gradients and the AdamW update, so a
 // step is a single session run (parameters and moments in, updated ones out). For gradient
 // accumulation a gradients-only graph adds each micro-batch's gradients into running sums and an
-// update graph applies AdamW to their mean. Frozen parameters are plain inputs: no gradient, no moments.
+// update graph applies AdamW to their mean, clipped exactly as the fused step clips. Frozen
+// parameters are plain inputs: no gradient, no moments. What is minimised is the objective's: a
+// LossBuilder adds it on top of the decoder's outputs.
 import { gradients } from "../graph/autodiff.js";
 import { Graph, type Value } from "../graph/graph.js";
 import { toOnnx, type OnnxModel } from "../graph/toOnnx.js";
 import type { ResolvedDecoder } from "../nn/decoderConfig.js";
-import { buildDecoder, crossEntropy } from "../nn/llama.js";
+import { buildDecoder, type DecoderGraph, type DecoderOptions } from "../nn/llama.js";
+import { GraphError } from "../errors.js";
+import { ADAMW_DEFAULTS, type AdamWSettings } from "./defaults.js";
 
-export interface AdamWSettings {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
+/** An objective's loss over the decoder's outputs: a scalar, and scalars it logs per step. */
+export interface LossGraph {
+  loss: Value;
+  /** Logged with each step (averaged over micro-batches): DPO's rewards, say. */
+  metrics?: Record<string, Value>;
 }
-export const ADAMW_DEFAULTS: AdamWSettings = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+
+/** Adds an objective's loss (and the inputs it needs) to a decoder graph of batch B, length T. */
+export type LossBuilder = (g: Graph, dec: DecoderGraph, B: number, T: number) => LossGraph;
 
 /** Norms and biases take no weight decay (the usual practice since GPT-2). */
 export function decays(name: string): boolean {
@@ -29,10 +35,16 @@ export function decaysExceptEmbeddings(name: string): boolean {
 export interface StepGraphOptions {
   /** Parameters that train; the rest are frozen. */
   trainable: readonly string[];
+  loss: LossBuilder;
+  /** The decoder's optional inputs the objective feeds (per-row positions and masks). */
+  decoder?: DecoderOptions;
   adamw?: Partial<AdamWSettings>;
   /** Which trainable parameters take weight decay; default `decays`. */
   decay?: (name: string) => boolean;
 }
+
+/** What the optimizer update needs: which parameters train, AdamW's settings, which decay. */
+export type UpdateOptions = Pick<StepGraphOptions, "trainable" | "adamw" | "decay">;
 
 // Names of the step graph's extra inputs and outputs, shared with the code that feeds it.
 export const STEP = {
@@ -51,6 +63,7 @@ export const STEP = {
   newV: (p: string) => `new_v/${p}`,
   grad: (p: string) => `grad/${p}`,
   accIn: (p: string) => `acc_in/${p}`,
+  metric: (name: string) => `metric/${name}`,
 };
 
 /** Decoupled AdamW (Loshchilov & Hutter, arXiv 1711.05101) for one parameter, as graph ops. */
@@ -95,7 +108,7 @@ function clipped(g: Graph, grads: Value[], norm: Value): Value[] {
 }
 
 function checkTrainable(params: Map<string, Value>, trainable: readonly string[]) {
-  for (const t of trainable) if (!params.has(t)) throw new Error(`no parameter ${t} to train`);
+  for (const t of trainable) if (!params.has(t)) throw new GraphError(`no parameter ${t} to train`);
 }
 
 /** Σ‖g‖² over gradients, its square root: the global gradient norm. */
@@ -113,6 +126,39 @@ function globalNorm(g: Graph, grads: Value[]): Value {
   return g.op("Sqrt", [sq.reduce((a, b) => g.op("Add", [a, b]))]);
 }
 
+/** The decoder, the objective's loss on it and the gradients of the trainable parameters. */
+function lossAndGradients(
+  g: Graph,
+  d: ResolvedDecoder,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  B: number,
+  T: number,
+  opts: StepGraphOptions,
+) {
+  const dec = buildDecoder(g, d, shapes, B, T, opts.decoder);
+  checkTrainable(dec.params, opts.trainable);
+  const { loss, metrics = {} } = opts.loss(g, dec, B, T);
+  const ps = opts.trainable.map((n) => dec.params.get(n)!);
+  const outputs: Record<string, Value> = { loss };
+  for (const [name, v] of Object.entries(metrics)) outputs[STEP.metric(name)] = v;
+  return { ps, grads: gradients(g, loss, ps), outputs };
+}
+
+/** AdamW on every trainable parameter from its (clipped) gradient, as new/, new_m/, new_v/ outputs. */
+function updates(g: Graph, ps: Value[], grads: Value[], opts: UpdateOptions, outputs: Record<string, Value>) {
+  const s = { ...ADAMW_DEFAULTS, ...opts.adamw };
+  const scalars = scalarsOf(g);
+  const norm = globalNorm(g, grads);
+  outputs.grad_norm = norm;
+  const clippedGrads = clipped(g, grads, norm);
+  opts.trainable.forEach((name, i) => {
+    const r = adamw(g, ps[i]!, clippedGrads[i]!, name, s, (opts.decay ?? decays)(name), scalars);
+    outputs[STEP.newParam(name)] = r.newP;
+    outputs[STEP.newM(name)] = r.newM;
+    outputs[STEP.newV(name)] = r.newV;
+  });
+}
+
 /** Loss, gradients and the AdamW update for batch [B, T], in one graph. */
 export function fusedStepGraph(
   d: ResolvedDecoder,
@@ -121,23 +167,9 @@ export function fusedStepGraph(
   T: number,
   opts: StepGraphOptions,
 ): OnnxModel {
-  const s = { ...ADAMW_DEFAULTS, ...opts.adamw };
   const g = new Graph();
-  const dec = buildDecoder(g, d, shapes, B, T);
-  checkTrainable(dec.params, opts.trainable);
-  const { loss } = crossEntropy(g, dec.logits, B, T);
-  const ps = opts.trainable.map((n) => dec.params.get(n)!);
-  const raw = gradients(g, loss, ps);
-  const scalars = scalarsOf(g);
-  const norm = globalNorm(g, raw);
-  const grads = clipped(g, raw, norm);
-  const outputs: Record<string, Value> = { loss, grad_norm: norm };
-  opts.trainable.forEach((name, i) => {
-    const r = adamw(g, ps[i]!, grads[i]!, name, s, (opts.decay ?? decays)(name), scalars);
-    outputs[STEP.newParam(name)] = r.newP;
-    outputs[STEP.newM(name)] = r.newM;
-    outputs[STEP.newV(name)] = r.newV;
-  });
+  const { ps, grads, outputs } = lossAndGradients(g, d, shapes, B, T, opts);
+  updates(g, ps, grads, opts, outputs);
   return toOnnx(g, outputs);
 }
 
@@ -147,45 +179,29 @@ export function accumulateGraph(
   shapes: ReadonlyMap<string, readonly number[]>,
   B: number,
   T: number,
-  trainable: readonly string[],
+  opts: StepGraphOptions,
 ): OnnxModel {
   const g = new Graph();
-  const dec = buildDecoder(g, d, shapes, B, T);
-  checkTrainable(dec.params, trainable);
-  const { loss } = crossEntropy(g, dec.logits, B, T);
-  const grads = gradients(
-    g,
-    loss,
-    trainable.map((n) => dec.params.get(n)!),
-  );
-  const outputs: Record<string, Value> = { loss };
-  trainable.forEach((name, i) => {
+  const { grads, outputs } = lossAndGradients(g, d, shapes, B, T, opts);
+  opts.trainable.forEach((name, i) => {
     const acc = g.input(STEP.accIn(name), "float32", shapes.get(name)!);
     outputs[STEP.grad(name)] = g.op("Add", [acc, grads[i]!]);
   });
   return toOnnx(g, outputs);
 }
 
-/** AdamW on the mean of accumulated gradient sums (grad/<name> × grad_scale). */
-export function updateGraph(
-  shapes: ReadonlyMap<string, readonly number[]>,
-  opts: StepGraphOptions,
-): OnnxModel {
-  const s = { ...ADAMW_DEFAULTS, ...opts.adamw };
+/**
+ * AdamW on the mean of accumulated gradient sums (grad/<name> × grad_scale), clipped by the global
+ * norm of that mean: the same update the fused step makes from the whole batch's gradient.
+ */
+export function updateGraph(shapes: ReadonlyMap<string, readonly number[]>, opts: UpdateOptions): OnnxModel {
   const g = new Graph();
-  const scalars = scalarsOf(g);
   const scale = g.input(STEP.gradScale, "float32", []);
-  const outputs: Record<string, Value> = {};
   const grads = opts.trainable.map((name) =>
     g.op("Mul", [g.input(STEP.grad(name), "float32", shapes.get(name)!), scale]),
   );
-  outputs.grad_norm = globalNorm(g, grads);
-  opts.trainable.forEach((name, i) => {
-    const p = g.input(name, "float32", shapes.get(name)!);
-    const r = adamw(g, p, grads[i]!, name, s, (opts.decay ?? decays)(name), scalars);
-    outputs[STEP.newParam(name)] = r.newP;
-    outputs[STEP.newM(name)] = r.newM;
-    outputs[STEP.newV(name)] = r.newV;
-  });
+  const ps = opts.trainable.map((name) => g.input(name, "float32", shapes.get(name)!));
+  const outputs: Record<string, Value> = {};
+  updates(g, ps, grads, opts, outputs);
   return toOnnx(g, outputs);
 }

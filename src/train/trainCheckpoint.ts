@@ -15,36 +15,35 @@ import type { HostTensor } from "../runtime/session.js";
 import { carryFiles } from "../surgery/carryFiles.js";
 import { LINEAGE_FILE } from "../surgery/lineage.js";
 import type { OptimizerState } from "./engineStep.js";
+import type { EvalResult } from "./loop.js";
+import type { DataPosition } from "./objective.js";
 
 export const TRAINER_STATE_FILE = "trainer_state.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
 export const CHECKPOINT_PREFIX = "checkpoint-";
-export const TRAINER_STATE_FORMAT = 1;
+/** 2: objective and data_position (format 1, pretraining only, kept epoch and cursor at the top). */
+export const TRAINER_STATE_FORMAT = 2;
 /** trainer_state.json is a few KB; refuse to parse anything that could not be one. */
 const MAX_STATE_BYTES = 16 * 1024 * 1024;
 
-/** What must match for a resumed run to continue the same run. */
-export interface RunFingerprint {
-  base_config: string;
-  seq_len: number;
-  batch: number;
-  grad_accum: number;
-  trainable: string;
-  data: string;
-  seed: number;
-}
+/**
+ * What must match for a resumed run to continue the same run: the scaffold's (base config, batch,
+ * accumulation, trained parameters, seed) and the objective's (data, sequence length…).
+ */
+export type RunFingerprint = Record<string, string | number>;
 
 export interface TrainerState {
   format: number;
+  /** The objective that trained it: "pretrain", "sft", "dpo". */
+  objective: string;
   step: number;
   tokens_seen: number;
-  /** Data position: the epoch and the next sequence's index in that epoch's shuffled order. */
-  epoch: number;
-  cursor: number;
+  /** Where the objective's data stands (pretraining: the epoch and the index into its shuffled order). */
+  data_position: DataPosition;
   skipped_nonfinite: number;
   finished: boolean;
   fingerprint: RunFingerprint;
-  last_eval?: { loss: number; perplexity: number };
+  last_eval?: EvalResult;
   /** The settings of the run, for the card and for people. */
   settings: Record<string, unknown>;
 }
@@ -111,6 +110,11 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
     state = JSON.parse(text) as TrainerState;
   } catch (e) {
     throw new CheckpointError(file, `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
+  }
+  if (state.format === 1) {
+    // Written before objectives existed: a pretraining run whose data position sat at the top.
+    const old = state as unknown as { epoch: number; cursor: number };
+    return { ...state, objective: "pretrain", data_position: { epoch: old.epoch, cursor: old.cursor } };
   }
   if (state.format !== TRAINER_STATE_FORMAT)
     throw new CheckpointError(file, `format ${state.format}, expected ${TRAINER_STATE_FORMAT}`);

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { loadWeights } from "../../src/nn/loadParams.js";
 import type { HostTensor } from "../../src/runtime/session.js";
 import { EngineStep } from "../../src/train/engineStep.js";
+import { nextTokenBatch, nextTokenLoss } from "../../src/train/nextTokenLoss.js";
 import { decays } from "../../src/train/stepGraphs.js";
 import { fixture, tempDir } from "../helpers.js";
 
@@ -10,10 +11,12 @@ const root = tempDir();
 const dir = await fixture(root, { family: "qwen3", layers: 2, dtype: "F32" });
 const text = [...Buffer.from("the cat sat on the mat. the cat sat on the mat. ")];
 const row = (o: number, T: number) => text.slice(o, o + T);
-const batch = (offsets: number[], T: number) => ({
-  tokens: offsets.map((o) => row(o, T)),
-  targets: offsets.map((o) => row(o + 1, T)),
-});
+const batch = (offsets: number[], T: number) =>
+  nextTokenBatch(
+    offsets.map((o) => row(o, T)),
+    offsets.map((o) => row(o + 1, T)),
+  );
+const loss = nextTokenLoss;
 
 const clone = (m: Map<string, HostTensor>) =>
   new Map([...m].map(([k, v]) => [k, { ...v, data: (v.data as Float32Array).slice() } as HostTensor]));
@@ -32,10 +35,11 @@ test("the fused AdamW step equals the same step computed on the host from the en
   const w = await loadWeights(dir);
   const start = clone(w.params);
   const lr = 1e-2;
-  const fused = await EngineStep.create(w.decoder, clone(start), 2, 8, { adamw: { weightDecay: 0.1 } });
+  const fused = await EngineStep.create(w.decoder, clone(start), 2, 8, { loss, adamw: { weightDecay: 0.1 } });
   await fused.run([batch([0, 5], 8)], lr);
   // Gradients from the accumulate graph (one micro-batch, scale 1 → the same mean), then AdamW by hand.
   const acc = await EngineStep.create(w.decoder, clone(start), 2, 8, {
+    loss,
     microBatches: 2,
     adamw: { weightDecay: 0.1 },
   });
@@ -62,8 +66,8 @@ test("the fused AdamW step equals the same step computed on the host from the en
 test("two accumulated micro-batches of 1 equal one fused step on the batch of 2", async () => {
   const w = await loadWeights(dir);
   const start = clone(w.params);
-  const fused = await EngineStep.create(w.decoder, clone(start), 2, 8);
-  const accum = await EngineStep.create(w.decoder, clone(start), 1, 8, { microBatches: 2 });
+  const fused = await EngineStep.create(w.decoder, clone(start), 2, 8, { loss });
+  const accum = await EngineStep.create(w.decoder, clone(start), 1, 8, { loss, microBatches: 2 });
   for (let s = 0; s < 3; s++) {
     const a = await fused.run([batch([s, s + 7], 8)], 5e-3);
     const b = await accum.run([batch([s], 8), batch([s + 7], 8)], 5e-3);
@@ -82,7 +86,7 @@ test("the loss goes down, and frozen parameters stay bit-identical", async () =>
   const w = await loadWeights(dir);
   const start = clone(w.params);
   const trainable = [...w.params.keys()].filter((n) => !n.startsWith("model.layers.0."));
-  const step = await EngineStep.create(w.decoder, w.params, 2, 16, { trainable });
+  const step = await EngineStep.create(w.decoder, w.params, 2, 16, { loss, trainable });
   const losses: number[] = [];
   for (let s = 0; s < 25; s++) losses.push((await step.run([batch([0, 24], 16)], 2e-2)).loss);
   assert.ok(losses[24]! < losses[0]! * 0.8, `loss ${losses[0]} -> ${losses[24]}`);
@@ -92,5 +96,49 @@ test("the loss goes down, and frozen parameters stay bit-identical", async () =>
     );
     assert.equal(same, !trainable.includes(name), name);
   }
+  await step.release();
+});
+
+test("clipping: accumulated micro-batches clip the mean gradient exactly as the fused step clips the batch's", async () => {
+  const w = await loadWeights(dir);
+  const start = clone(w.params);
+  const probe = await EngineStep.create(w.decoder, clone(start), 2, 8, { loss });
+  const norm = (await probe.run([batch([0, 7], 8)], 0)).gradNorm;
+  await probe.release();
+  const clipNorm = norm / 4; // active at every step of the run below
+  const run = async (B: number, microBatches: number, clip: number) => {
+    const step = await EngineStep.create(w.decoder, clone(start), B, 8, {
+      loss,
+      microBatches,
+      clipNorm: clip,
+    });
+    const norms: number[] = [];
+    for (let s = 0; s < 4; s++) {
+      const micro = B === 2 ? [batch([s, s + 7], 8)] : [batch([s], 8), batch([s + 7], 8)];
+      norms.push((await step.run(micro, 5e-3)).gradNorm);
+    }
+    await step.release();
+    return { params: step.params, norms };
+  };
+  const fused = await run(2, 1, clipNorm);
+  const accum = await run(1, 2, clipNorm);
+  assert.ok(
+    fused.norms.every((n) => n > clipNorm),
+    `clipping active at every step: ${fused.norms}`,
+  );
+  assert.ok(maxDiff(fused.params, accum.params) < 1e-6, `max diff ${maxDiff(fused.params, accum.params)}`);
+  // Clipping changes the result on both paths (Adam's first step alone is scale-invariant).
+  const fusedFree = await run(2, 1, 0);
+  const accumFree = await run(1, 2, 0);
+  assert.ok(maxDiff(fused.params, fusedFree.params) > 1e-4, "fused: clipping has an effect");
+  assert.ok(maxDiff(accum.params, accumFree.params) > 1e-4, "accumulated: clipping has an effect");
+});
+
+test("a graph refuses a feed it does not take, naming it", async () => {
+  const w = await loadWeights(dir);
+  const step = await EngineStep.create(w.decoder, clone(w.params), 2, 8, { loss });
+  const b = batch([0, 5], 8);
+  b.feeds.not_an_input = b.feeds.loss_weights!;
+  await assert.rejects(step.run([b], 1e-3), /feed not_an_input is not an input of this graph/);
   await step.release();
 });

@@ -1,0 +1,65 @@
+// What a training objective plugs into the run scaffold (run.ts). The scaffold owns everything a
+// run does whatever it trains for: output and --force, resume, the loop, evaluation cadence,
+// metrics, checkpoints, lineage and card. An objective owns its data and its loss: how examples
+// are read and batched (and where the data stands, for exact resume), the loss graph on the
+// decoder's outputs with the feeds it needs, what it logs, and how it evaluates.
+import type { LoadedWeights } from "../nn/loadParams.js";
+import type { DecoderModel } from "../nn/decoderModel.js";
+import type { DecoderOptions } from "../nn/llama.js";
+import type { Tokenizer } from "../tokenizer/loadTokenizer.js";
+import type { StepBatch } from "./engineStep.js";
+import type { EvalResult } from "./loop.js";
+import type { LossBuilder } from "./stepGraphs.js";
+
+/** Where an objective's data stands (epoch, cursor…): saved in every checkpoint as JSON. */
+export type DataPosition = Record<string, number>;
+
+/** What the scaffold hands an objective once the model is loaded and the options are checked. */
+export interface ObjectiveContext {
+  model: LoadedWeights;
+  tokenizer: Tokenizer;
+  /** Examples per micro-batch and micro-batches per optimizer step. */
+  batch: number;
+  microBatches: number;
+  seed: number;
+  note: (message: string) => void;
+}
+
+/**
+ * An objective before its data is read: what the scaffold needs to check options, memory and the
+ * output folder before anything is written.
+ */
+export interface ObjectiveSpec {
+  /** The lineage's training method and the trainer state's objective: "pretrain", "sft", "dpo". */
+  method: string;
+  /** The model card's section heading. */
+  title: string;
+  /** Files and folders it reads: the output may not replace or sit inside them. */
+  inputs: string[];
+  /** Tokens per decoder row. */
+  seqLen: number;
+  /** Decoder rows of a micro-batch of `batch` examples (DPO runs chosen and rejected side by side). */
+  rows(batch: number): number;
+  /** Reads and checks the data; may refuse it (UsageError) before the output is touched. */
+  prepare(ctx: ObjectiveContext): Promise<Objective>;
+}
+
+export interface Objective {
+  loss: LossBuilder;
+  /** The decoder's optional inputs its batches carry (per-row positions for packed examples). */
+  decoder?: DecoderOptions;
+  /** What --resume must find unchanged, besides the model and the run's shape (data hashes, lengths). */
+  fingerprint: Record<string, string | number>;
+  /** Its settings, recorded in trainer_state.json and the lineage. */
+  settings: Record<string, unknown>;
+  /** The micro-batches of the next optimizer step; advances the data position. */
+  nextStep(): Promise<StepBatch[]>;
+  position(): DataPosition;
+  /** Moves the data to a checkpoint's position. */
+  restore(position: DataPosition): void;
+  /** Held-out measures of the model being trained; absent when there is no held-out data. */
+  evaluate?: (model: DecoderModel) => Promise<EvalResult>;
+  /** Its part of the card's description line ("sequence length 1024"). */
+  describe(): string;
+  close(): Promise<void>;
+}
