@@ -4,8 +4,8 @@ import { UsageError } from "../errors.js";
 import { pretrain } from "../train/pretrain.js";
 import type { StepRecord } from "../train/loop.js";
 import type { ScheduleKind } from "../train/schedule.js";
-import { parseDevice, parseNumber } from "./deviceOption.js";
-import { parseCount } from "./parseOptions.js";
+import { parseDevice } from "./deviceOption.js";
+import { parseCount, parseNumber } from "./parseOptions.js";
 import { runCommand } from "./run.js";
 
 interface Flags {

@@ -12,7 +12,7 @@ import { OutputError, UsageError } from "../errors.js";
 import { DecoderModel } from "../nn/decoderModel.js";
 import { loadWeights } from "../nn/loadParams.js";
 import type { Device } from "../runtime/session.js";
-import { type Lineage, readLineage } from "../surgery/lineage.js";
+import { type Lineage, readLineage } from "../checkpoint/lineage.js";
 import { VERSION } from "../version.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
 import { type Batch, EngineStep } from "./engineStep.js";
