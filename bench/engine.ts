@@ -14,7 +14,7 @@ import { DecoderModel } from "../src/nn/decoderModel.js";
 import { loadWeights } from "../src/nn/loadParams.js";
 import { CompiledGraph } from "../src/runtime/session.js";
 import { arg, median, peakRssMiB, TRAIN_SHAPES } from "./common.js";
-import { writeSyntheticModel } from "../src/synthetic/syntheticModel.js";
+import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
 import { nextTokenBatch, nextTokenLoss } from "../src/train/nextTokenLoss.js";
 import { EngineStep } from "../src/train/engineStep.js";
 

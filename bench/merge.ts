@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { arg, CHECKPOINT_SHAPES, dropCaches, median } from "./common.js";
-import { writeSyntheticModel } from "../src/synthetic/syntheticModel.js";
+import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, "..", "src", "cli", "main.js");

@@ -9,7 +9,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { arg, median, peakRssMiB, TRAIN_SHAPES } from "./common.js";
-import { writeSyntheticModel } from "../src/synthetic/syntheticModel.js";
+import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
 import { pretrain } from "../src/train/pretrain.js";
 
 const which = arg("shape", "all");

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { arg, CHECKPOINT_SHAPES, dropCaches, median } from "./common.js";
-import { writeSyntheticModel } from "../src/synthetic/syntheticModel.js";
+import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
 
 const shapeName = arg("shape", "7b");
 const shape = CHECKPOINT_SHAPES[shapeName];

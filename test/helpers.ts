@@ -56,7 +56,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-import { writeSyntheticModel, type SyntheticOptions } from "../src/synthetic/syntheticModel.js";
+import { writeSyntheticModel, type SyntheticOptions } from "./fixtures/syntheticModel.js";
 
 let fixtureCount = 0;
 /** A synthetic checkpoint in a fresh folder under `root`. */

@@ -7,10 +7,3 @@ export function parseDevice(value: string): Device {
   }
   return value as Device;
 }
-
-export function parseNumber(value: string, option: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n))
-    throw new UsageError(`${option} ${value}: expected a number`);
-  return n;
-}

@@ -2,8 +2,8 @@ import type { Command } from "commander";
 import { DecoderModel } from "../nn/decoderModel.js";
 import { checkGenerateOptions, generate } from "../nn/generate.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
-import { parseDevice, parseNumber } from "./deviceOption.js";
-import { parseCount } from "./parseOptions.js";
+import { parseDevice } from "./deviceOption.js";
+import { parseCount, parseNumber } from "./parseOptions.js";
 import { runCommand } from "./run.js";
 
 interface Flags {

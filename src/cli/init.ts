@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { checkOutputTarget, withAtomicOutput } from "../checkpoint/atomicOutput.js";
 import { UsageError } from "../errors.js";
 import { DEFAULT_INIT_STD, initModel } from "../nn/initModel.js";
-import { formatCount } from "../surgery/modelCard.js";
+import { formatCount } from "../formatCount.js";
 import { parseCount } from "./parseOptions.js";
 import { runCommand } from "./run.js";
 

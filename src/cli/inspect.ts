@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { formatCount } from "../surgery/modelCard.js";
+import { formatCount } from "../formatCount.js";
 import { inspectModel, type TensorInfo } from "../surgery/inspectModel.js";
-import type { Lineage } from "../surgery/lineage.js";
+import type { Lineage } from "../checkpoint/lineage.js";
 import { runCommand } from "./run.js";
 
 const fmtTensor = (t: TensorInfo) => `${t.name}  ${t.dtype} [${t.shape.join(", ")}]`;

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { mergeModels } from "../merge/mergeModels.js";
-import { formatCount } from "../surgery/modelCard.js";
+import { formatCount } from "../formatCount.js";
 import { parseByteSize, parseCount } from "./parseOptions.js";
 import { byteProgress, type Progress } from "./progress.js";
 import { runCommand } from "./run.js";

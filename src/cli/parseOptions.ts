@@ -1,5 +1,12 @@
 import { UsageError } from "../errors.js";
 
+export function parseNumber(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n))
+    throw new UsageError(`${option} ${value}: expected a number`);
+  return n;
+}
+
 export function parseCount(value: string, option: string): number {
   if (!/^\d+$/.test(value.trim()))
     throw new UsageError(`${option} ${value}: expected a non-negative integer`);

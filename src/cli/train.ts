@@ -5,8 +5,8 @@ import { pretrain } from "../train/pretrain.js";
 import type { StepRecord } from "../train/loop.js";
 import type { ScheduleKind } from "../train/schedule.js";
 import { ADAMW_DEFAULTS, PRETRAIN_DEFAULTS, RUN_DEFAULTS } from "../train/defaults.js";
-import { parseDevice, parseNumber } from "./deviceOption.js";
-import { parseCount } from "./parseOptions.js";
+import { parseDevice } from "./deviceOption.js";
+import { parseCount, parseNumber } from "./parseOptions.js";
 import { runCommand } from "./run.js";
 
 interface Flags {

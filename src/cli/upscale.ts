@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parseDType } from "../checkpoint/dtype.js";
 import { describeLayerMap } from "../surgery/layerPlan.js";
-import { formatCount } from "../surgery/modelCard.js";
+import { formatCount } from "../formatCount.js";
 import { upscale } from "../surgery/upscale.js";
 import { parseByteSize, parseCount } from "./parseOptions.js";
 import { byteProgress, type Progress } from "./progress.js";

@@ -1,7 +1,7 @@
 // The demo's report as Markdown: what ran, the table, and what the numbers say, in plain words
 // generated from the numbers (never a fixed claim).
 
-import { formatCount } from "../surgery/modelCard.js";
+import { formatCount } from "../formatCount.js";
 import { type DemoResult, firstAtOrBelow, type RunResult } from "./runDemo.js";
 
 const ppl = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(2));

@@ -3,8 +3,8 @@
 // lists), dtype/out_dtype, tokenizer_source, chat_template.
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { RecipeError } from "../errors.js";
-import { isMapping, modelRef, readYamlMapping } from "../surgery/mergekitYaml.js";
-import { type ParameterSetting, parseParameterSetting } from "../surgery/scaleRules.js";
+import { isMapping, modelRef, readYamlMapping } from "../mergekit/mergekitYaml.js";
+import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
 
 export type Settings = Record<string, ParameterSetting | boolean>;
 

@@ -3,16 +3,14 @@ import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { type LayerMap, rewriteConfig } from "../arch/rewriteConfig.js";
 import { withAtomicOutput, checkOutputTarget } from "../checkpoint/atomicOutput.js";
-import { CONFIG_FILE } from "../checkpoint/modelFolder.js";
+import { writeFolderFiles } from "../checkpoint/folderFiles.js";
+import { type Lineage, readParentLineages } from "../checkpoint/lineage.js";
 import { numel } from "../checkpoint/safetensorsHeader.js";
 import { writeShards } from "../checkpoint/writeShards.js";
 import { RecipeError, UsageError } from "../errors.js";
-import { carryFiles } from "../surgery/carryFiles.js";
-import type { LayerPlan } from "../surgery/layerPlan.js";
-import { LINEAGE_FILE, type Lineage, readLineage } from "../surgery/lineage.js";
-import { formatCount } from "../surgery/modelCard.js";
-import { rewriteConfig } from "../surgery/rewriteConfig.js";
+import { formatCount } from "../formatCount.js";
 import { upscale } from "../surgery/upscale.js";
 import { VERSION } from "../version.js";
 import { readMergeConfig } from "./mergeConfig.js";
@@ -46,7 +44,7 @@ export interface MergeResult {
 }
 
 /** The layer map of a merge, for config rewriting: each output layer from its first source's layer. */
-function layerMapOf(plan: MergePlan): LayerPlan {
+function layerMapOf(plan: MergePlan): LayerMap {
   const cfg = plan.config;
   const layers = cfg.models
     ? Array.from({ length: plan.layers }, (_, i) => ({ model: plan.reference, layer: i }))
@@ -56,18 +54,7 @@ function layerMapOf(plan: MergePlan): LayerPlan {
         const model = plan.refs.indexOf(s.model);
         return Array.from({ length: b - a }, (_, k) => ({ model, layer: a + k }));
       });
-  return {
-    method: "passthrough",
-    models: plan.layouts,
-    layers,
-    headFrom: plan.reference,
-    tailFrom: plan.reference,
-    configFrom: plan.reference,
-    tokenizerFrom: plan.reference,
-    dtype: cfg.outDtype ?? cfg.dtype,
-    newLayers: [],
-    recipe: {},
-  };
+  return { models: plan.layouts, layers, configFrom: plan.reference, dtype: cfg.outDtype ?? cfg.dtype };
 }
 
 function tokenizerModel(plan: MergePlan): number {
@@ -110,9 +97,9 @@ async function applyChatTemplate(dir: string, template: string | undefined) {
 export async function mergeModels(configFile: string, opts: MergeOptions = {}): Promise<MergeResult> {
   const config = await readMergeConfig(configFile);
   if (config.method === "passthrough") {
-    // A layer stack: the surgery writer executes it.
+    // A layer stack: the surgery writer executes it, from the YAML already read and parsed here.
     const r = await upscale({
-      recipe: configFile,
+      recipe: { file: config.file, doc: config.raw },
       out: opts.out,
       force: opts.force,
       shardBytes: opts.shardBytes,
@@ -160,11 +147,6 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
     warnings,
   };
   if (opts.dryRun) return result;
-  const parents: Lineage[] = [];
-  for (const l of plan.layouts) {
-    const p = await readLineage(l.model.dir);
-    if (p) parents.push(p);
-  }
   const lineage: Lineage = {
     deepen_version: VERSION,
     method: "merge",
@@ -178,18 +160,21 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
     layer_map: layerMapOf(plan).layers,
     new_layers: [],
     parameters,
-    parents,
+    parents: await readParentLineages(plan.layouts.map((l) => l.model.dir)),
   };
   const inputs = plan.layouts.map((l) => l.model.dir);
   await withAtomicOutput(opts.out!, { force: opts.force, inputs }, async (tmp) => {
     opts.onStart?.(bytes);
     await writeShards(tmp, tensors, { shardBytes: opts.shardBytes, onProgress: opts.onProgress });
-    await writeFile(join(tmp, CONFIG_FILE), JSON.stringify(outConfig, null, 2) + "\n");
-    await carryFiles(plan.layouts[tokFrom]!.model.dir, tmp);
+    await writeFolderFiles(tmp, {
+      config: outConfig,
+      carryFrom: plan.layouts[tokFrom]!.model.dir,
+      lineage,
+      card: mergeCard(plan, parameters, opts.command),
+    });
+    // After the carried files, which it edits.
     await applyChatTemplate(tmp, config.chatTemplate);
     await writeFile(join(tmp, MERGE_CONFIG_FILE), config.text);
-    await writeFile(join(tmp, LINEAGE_FILE), JSON.stringify(lineage, null, 2) + "\n");
-    await writeFile(join(tmp, "README.md"), mergeCard(plan, parameters, opts.command));
   });
   return result;
 }

@@ -4,7 +4,7 @@ import { type LayerLayout, layerLayout } from "../arch/layerLayout.js";
 import { ArchitectureError } from "../errors.js";
 import { openModelFolder } from "../checkpoint/modelFolder.js";
 import { numel, type TensorEntry } from "../checkpoint/safetensorsHeader.js";
-import { type Lineage, readLineage } from "./lineage.js";
+import { type Lineage, readLineage } from "../checkpoint/lineage.js";
 
 export interface TensorInfo {
   name: string;

@@ -3,7 +3,7 @@ import type { DType } from "../checkpoint/dtype.js";
 import { numel } from "../checkpoint/safetensorsHeader.js";
 import { type OutputTensor, tensorFrom, zerosLike } from "../checkpoint/tensorStream.js";
 import { UsageError } from "../errors.js";
-import { evaluateSetting, type ParameterSetting } from "./scaleRules.js";
+import { evaluateSetting, type ParameterSetting } from "../mergekit/scaleRules.js";
 
 /** Where one output layer comes from. */
 export interface LayerSource {

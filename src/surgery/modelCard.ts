@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
-import type { Lineage } from "./lineage.js";
+import type { Lineage } from "../checkpoint/lineage.js";
+import { formatCount } from "../formatCount.js";
 import { describeLayerMap, type LayerPlan } from "./layerPlan.js";
 
 const METHOD_TITLE: Record<string, string> = {
@@ -12,13 +13,6 @@ const METHOD_TAG: Record<string, string> = {
   expand: "block-expansion",
   passthrough: "passthrough",
 };
-
-export function formatCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
-  return String(n);
-}
 
 /** The README.md of an output: Hugging Face metadata up front, then what was done and how to redo it. */
 export function modelCard(plan: LayerPlan, lineage: Lineage, warnings: string[], command?: string): string {

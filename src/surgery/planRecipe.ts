@@ -1,12 +1,11 @@
-import { existsSync } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
 import { type LayerLayout, layerLayout } from "../arch/layerLayout.js";
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { openModelFolder } from "../checkpoint/modelFolder.js";
 import { DeepenError, RecipeError } from "../errors.js";
+import { locateModel } from "../mergekit/locateModel.js";
+import { isMapping, modelRef, readYamlMapping, type YamlFile } from "../mergekit/mergekitYaml.js";
+import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
 import type { LayerPlan, LayerSource } from "./layerPlan.js";
-import { isMapping, modelRef, readYamlMapping } from "./mergekitYaml.js";
-import { type ParameterSetting, parseParameterSetting } from "./scaleRules.js";
 
 // mergekit's top-level keys. Those a layer stack does not use are accepted, so shared configs run unchanged.
 const TOP_KEYS = new Set([
@@ -31,10 +30,16 @@ export interface RecipeOptions {
   dtype?: DType;
 }
 
-/** Reads a mergekit-style passthrough recipe (slices → sources → model, layer_range) into a layer plan. */
-export async function planRecipe(file: string, opts: RecipeOptions = {}): Promise<LayerPlan> {
+/**
+ * Reads a mergekit-style passthrough recipe (slices → sources → model, layer_range) into a layer
+ * plan: from its file, or from the file already read (a passthrough merge config, read once).
+ */
+export async function planRecipe(recipe: string | YamlFile, opts: RecipeOptions = {}): Promise<LayerPlan> {
+  const { file, doc } =
+    typeof recipe === "string"
+      ? { file: recipe, doc: (await readYamlMapping(recipe, "slices and merge_method")).doc }
+      : recipe;
   const fail = (detail: string) => new RecipeError(file, detail);
-  const { doc } = await readYamlMapping(file, "slices and merge_method");
   for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(`unknown key ${k}`);
   if (doc.merge_method !== "passthrough") {
     throw fail(
@@ -156,13 +161,6 @@ export async function planRecipe(file: string, opts: RecipeOptions = {}): Promis
     newLayers: [],
     recipe: { method: "passthrough", recipe: doc, models: names, layers: layers.length },
   };
-}
-
-/** mergekit resolves paths from the working directory; a recipe kept beside its models works too. */
-export function locateModel(ref: string, recipeFile: string): string {
-  if (isAbsolute(ref) || existsSync(ref)) return ref;
-  const beside = join(dirname(recipeFile), ref);
-  return existsSync(beside) ? beside : ref;
 }
 
 function parseParameters(v: unknown, where: string, fail: (d: string) => RecipeError): ParameterSetting[] {

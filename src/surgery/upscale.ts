@@ -3,6 +3,7 @@ import { checkOutputTarget } from "../checkpoint/atomicOutput.js";
 import type { DType } from "../checkpoint/dtype.js";
 import { openModelFolder } from "../checkpoint/modelFolder.js";
 import { UsageError } from "../errors.js";
+import type { YamlFile } from "../mergekit/mergekitYaml.js";
 import type { LayerPlan } from "./layerPlan.js";
 import { planDus } from "./planDus.js";
 import { planExpand } from "./planExpand.js";
@@ -12,8 +13,8 @@ import { type PlanSummary, summarizePlan, writePlan, type WritePlanOptions } fro
 export interface UpscaleOptions extends WritePlanOptions {
   /** The base model folder (not with recipe). */
   model?: string;
-  /** A mergekit-style passthrough recipe (not with model). */
-  recipe?: string;
+  /** A mergekit-style passthrough recipe (not with model): its file, or the file already read. */
+  recipe?: string | YamlFile;
   method?: "dus" | "expand";
   drop?: number;
   layers?: number;

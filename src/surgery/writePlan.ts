@@ -1,14 +1,12 @@
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { rewriteConfig } from "../arch/rewriteConfig.js";
 import { withAtomicOutput } from "../checkpoint/atomicOutput.js";
-import { CONFIG_FILE } from "../checkpoint/modelFolder.js";
+import { writeFolderFiles } from "../checkpoint/folderFiles.js";
+import type { Lineage } from "../checkpoint/lineage.js";
 import type { OutputTensor } from "../checkpoint/tensorStream.js";
 import { writeShards } from "../checkpoint/writeShards.js";
-import { carryFiles } from "./carryFiles.js";
 import { type LayerPlan, parameterCount, planTensors } from "./layerPlan.js";
-import { LINEAGE_FILE, type Lineage, planLineage } from "./lineage.js";
 import { modelCard } from "./modelCard.js";
-import { rewriteConfig } from "./rewriteConfig.js";
+import { planLineage } from "./planLineage.js";
 
 export interface WritePlanOptions {
   force?: boolean;
@@ -57,10 +55,12 @@ export async function writePlan(
   await withAtomicOutput(out, { force: opts.force, inputs }, async (tmp) => {
     opts.onStart?.(summary.bytes);
     await writeShards(tmp, summary.tensors, { shardBytes: opts.shardBytes, onProgress: opts.onProgress });
-    await writeFile(join(tmp, CONFIG_FILE), JSON.stringify(summary.config, null, 2) + "\n");
-    await carryFiles(plan.models[plan.tokenizerFrom]!.model.dir, tmp);
-    await writeFile(join(tmp, LINEAGE_FILE), JSON.stringify(summary.lineage, null, 2) + "\n");
-    await writeFile(join(tmp, "README.md"), modelCard(plan, summary.lineage, summary.warnings, opts.command));
+    await writeFolderFiles(tmp, {
+      config: summary.config,
+      carryFrom: plan.models[plan.tokenizerFrom]!.model.dir,
+      lineage: summary.lineage,
+      card: modelCard(plan, summary.lineage, summary.warnings, opts.command),
+    });
   });
   return summary;
 }

@@ -12,7 +12,7 @@ import { UsageError } from "../errors.js";
 import { DecoderModel } from "../nn/decoderModel.js";
 import { type LoadedWeights, loadWeights } from "../nn/loadParams.js";
 import type { Device } from "../runtime/session.js";
-import { type Lineage, readLineage } from "../surgery/lineage.js";
+import { type Lineage, readLineage } from "../checkpoint/lineage.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
 import { VERSION } from "../version.js";
 import { ADAMW_DEFAULTS, RUN_DEFAULTS } from "./defaults.js";

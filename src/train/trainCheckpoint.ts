@@ -6,14 +6,14 @@ import { existsSync, readdirSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { withAtomicOutput } from "../checkpoint/atomicOutput.js";
-import { CONFIG_FILE, type ModelConfig } from "../checkpoint/modelFolder.js";
+import { writeFolderFiles } from "../checkpoint/folderFiles.js";
+import type { Lineage } from "../checkpoint/lineage.js";
+import type { ModelConfig } from "../checkpoint/modelFolder.js";
 import { readSafetensorsHeader } from "../checkpoint/safetensorsHeader.js";
 import { type OutputTensor, readTensorCopy, StreamContext } from "../checkpoint/tensorStream.js";
 import { writeSafetensorsFile, writeShards } from "../checkpoint/writeShards.js";
 import { CheckpointError } from "../errors.js";
 import type { HostTensor } from "../runtime/session.js";
-import { carryFiles } from "../surgery/carryFiles.js";
-import { LINEAGE_FILE } from "../surgery/lineage.js";
 import type { OptimizerState } from "./engineStep.js";
 import type { EvalResult } from "./loop.js";
 import type { DataPosition } from "./objective.js";
@@ -69,7 +69,7 @@ export interface SaveCheckpointInput {
   optimizer: OptimizerState;
   state: TrainerState;
   card: string;
-  lineage: unknown;
+  lineage: Lineage;
 }
 
 export async function saveCheckpoint(dir: string, c: SaveCheckpointInput): Promise<void> {
@@ -79,13 +79,12 @@ export async function saveCheckpoint(dir: string, c: SaveCheckpointInput): Promi
       tmp,
       names.map((n) => hostTensor(n, c.params.get(n)!)),
     );
-    await writeFile(
-      join(tmp, CONFIG_FILE),
-      JSON.stringify({ ...c.config, torch_dtype: "float32" }, null, 2) + "\n",
-    );
-    await carryFiles(c.sourceDir, tmp);
-    await writeFile(join(tmp, "README.md"), c.card);
-    await writeFile(join(tmp, LINEAGE_FILE), JSON.stringify(c.lineage, null, 2) + "\n");
+    await writeFolderFiles(tmp, {
+      config: { ...c.config, torch_dtype: "float32" },
+      carryFrom: c.sourceDir,
+      lineage: c.lineage,
+      card: c.card,
+    });
     const moments: OutputTensor[] = [];
     for (const n of [...c.optimizer.m.keys()].sort()) {
       moments.push(hostTensor(`m/${n}`, c.optimizer.m.get(n)!), hostTensor(`v/${n}`, c.optimizer.v.get(n)!));

@@ -13,7 +13,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { writeSyntheticModel } from "../../src/synthetic/syntheticModel.js";
+import { writeSyntheticModel } from "../fixtures/syntheticModel.js";
 import { DEFAULT_MODEL } from "../../src/demo/runDemo.js";
 import { CLI, editTensors, fixture, readJson, runCli, tempDir } from "../helpers.js";
 

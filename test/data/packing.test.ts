@@ -5,7 +5,7 @@ import { after, test } from "node:test";
 import { PackedSequences, shuffledOrder, splitDocuments } from "../../src/data/packing.js";
 import { tokenizeCorpus, type TokenizedCorpus } from "../../src/data/tokenCache.js";
 import { UsageError } from "../../src/errors.js";
-import { byteTokenizerFiles } from "../../src/synthetic/byteTokenizer.js";
+import { byteTokenizerFiles } from "../fixtures/byteTokenizer.js";
 import { loadTokenizer } from "../../src/tokenizer/loadTokenizer.js";
 import { tempDir } from "../helpers.js";
 

@@ -11,7 +11,7 @@ import {
   type TokenizedCorpus,
 } from "../../src/data/tokenCache.js";
 import { CheckpointError, UsageError } from "../../src/errors.js";
-import { byteTokenizerFiles } from "../../src/synthetic/byteTokenizer.js";
+import { byteTokenizerFiles } from "../fixtures/byteTokenizer.js";
 import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/loadTokenizer.js";
 import { readJson, tempDir } from "../helpers.js";
 

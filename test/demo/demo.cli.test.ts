@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { test } from "node:test";
 import { DEFAULT_MODEL } from "../../src/demo/runDemo.js";
-import { writeSyntheticModel } from "../../src/synthetic/syntheticModel.js";
+import { writeSyntheticModel } from "../fixtures/syntheticModel.js";
 import { runCli, tempDir } from "../helpers.js";
 
 const root = tempDir("deepen-demo-");

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { decodeFloats as decodeInto } from "../../src/checkpoint/dtype.js";
 import { DecoderModel } from "../../src/nn/decoderModel.js";
 import { initModel } from "../../src/nn/initModel.js";
-import { byteTokenizerFiles } from "../../src/synthetic/byteTokenizer.js";
+import { byteTokenizerFiles } from "../fixtures/byteTokenizer.js";
 import { modelTensors, runCli, tempDir } from "../helpers.js";
 
 const root = tempDir();

@@ -6,7 +6,7 @@ import { FAMILIES } from "../../src/arch/families.js";
 import type { DType } from "../../src/checkpoint/dtype.js";
 import { UsageError } from "../../src/errors.js";
 import { upscale } from "../../src/surgery/upscale.js";
-import { type Lineage } from "../../src/surgery/lineage.js";
+import { type Lineage } from "../../src/checkpoint/lineage.js";
 import { fixture, modelTensors, readJson, tempDir } from "../helpers.js";
 import { expectCarried, expectOutput, expectSameFiles } from "./expectOutput.js";
 

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { UsageError } from "../../src/errors.js";
-import type { Lineage } from "../../src/surgery/lineage.js";
+import type { Lineage } from "../../src/checkpoint/lineage.js";
 import { upscale } from "../../src/surgery/upscale.js";
 import { fixture, modelTensors, readJson, tempDir } from "../helpers.js";
 import { expectCarried, expectOutput } from "./expectOutput.js";

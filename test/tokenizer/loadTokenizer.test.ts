@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CheckpointError, UsageError } from "../../src/errors.js";
-import { byteTokenizerFiles } from "../../src/synthetic/byteTokenizer.js";
+import { byteTokenizerFiles } from "../fixtures/byteTokenizer.js";
 import { STREAM_CONTEXT_TOKENS } from "../../src/tokenizer/decodeIncrement.js";
 import { loadTokenizer, type Tokenizer } from "../../src/tokenizer/loadTokenizer.js";
 import { tempDir } from "../helpers.js";

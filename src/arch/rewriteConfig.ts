@@ -1,8 +1,22 @@
 import { join } from "node:path";
+import { type DType, torchName } from "../checkpoint/dtype.js";
 import { CONFIG_FILE, type ModelConfig } from "../checkpoint/modelFolder.js";
 import { CheckpointError } from "../errors.js";
-import { torchName } from "../checkpoint/dtype.js";
-import type { LayerPlan } from "./layerPlan.js";
+import type { LayerLayout } from "./layerLayout.js";
+
+/**
+ * Where each output layer comes from, as far as the config is concerned: a surgery plan is one,
+ * and a merge builds one from its first source's layers.
+ */
+export interface LayerMap {
+  models: LayerLayout[];
+  /** For each output layer: its source model (index into models) and that model's layer. */
+  layers: { model: number; layer: number }[];
+  /** The model whose config.json the output takes. */
+  configFrom: number;
+  /** Output dtype for float tensors; undefined keeps the config's. */
+  dtype?: DType;
+}
 
 export interface RewrittenConfig {
   config: ModelConfig;
@@ -17,7 +31,7 @@ const same = (a: readonly unknown[], b: readonly unknown[]) =>
  * The output's config.json: the config source's, with the layer count and every per-layer
  * setting rewritten so that output layer j behaves as the source layer it was copied from.
  */
-export function rewriteConfig(plan: LayerPlan): RewrittenConfig {
+export function rewriteConfig(plan: LayerMap): RewrittenConfig {
   const layouts = plan.models;
   const family = layouts[plan.configFrom]!.family;
   const config: ModelConfig = structuredClone(layouts[plan.configFrom]!.model.config);

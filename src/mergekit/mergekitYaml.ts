@@ -11,6 +11,12 @@ export type YamlMapping = Record<string, unknown>;
 export const isMapping = (v: unknown): v is YamlMapping =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** A mergekit YAML file once read: its name (for errors, and to find models beside it) and its mapping. */
+export interface YamlFile {
+  file: string;
+  doc: YamlMapping;
+}
+
 /** Reads `file` as a YAML mapping; `expected` says what the mapping should hold, for the error. */
 export async function readYamlMapping(
   file: string,

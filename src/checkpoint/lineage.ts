@@ -2,8 +2,6 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckpointError } from "../errors.js";
-import type { LayerPlan } from "./layerPlan.js";
-import { VERSION } from "../version.js";
 
 /** Written beside the weights of every deepen output: how the model was made, for people and for later steps. */
 export const LINEAGE_FILE = "deepen.json";
@@ -43,29 +41,12 @@ export async function readLineage(dir: string): Promise<Lineage | undefined> {
   return value;
 }
 
-export async function planLineage(plan: LayerPlan, parameters: number): Promise<Lineage> {
+/** The lineages of those folders that are deepen outputs, in order: a new output's `parents`. */
+export async function readParentLineages(dirs: readonly string[]): Promise<Lineage[]> {
   const parents: Lineage[] = [];
-  for (const l of plan.models) {
-    const p = await readLineage(l.model.dir);
+  for (const dir of dirs) {
+    const p = await readLineage(dir);
     if (p) parents.push(p);
   }
-  return {
-    deepen_version: VERSION,
-    method: plan.method,
-    recipe: plan.recipe,
-    sources: plan.models.map((l) => ({
-      name: l.model.name,
-      path: l.model.dir,
-      architecture: l.family.architectures[0]!,
-      layers: l.layers,
-    })),
-    layer_map: plan.layers.map((s) => ({
-      model: s.model,
-      layer: s.layer,
-      ...(s.identity ? { identity: true } : {}),
-    })),
-    new_layers: plan.newLayers,
-    parameters,
-    parents,
-  };
+  return parents;
 }

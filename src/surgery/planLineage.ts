@@ -1,0 +1,26 @@
+import { type Lineage, readParentLineages } from "../checkpoint/lineage.js";
+import { VERSION } from "../version.js";
+import type { LayerPlan } from "./layerPlan.js";
+
+/** The lineage of a plan's output: its sources, layer map and recipe, and the sources' own lineages. */
+export async function planLineage(plan: LayerPlan, parameters: number): Promise<Lineage> {
+  return {
+    deepen_version: VERSION,
+    method: plan.method,
+    recipe: plan.recipe,
+    sources: plan.models.map((l) => ({
+      name: l.model.name,
+      path: l.model.dir,
+      architecture: l.family.architectures[0]!,
+      layers: l.layers,
+    })),
+    layer_map: plan.layers.map((s) => ({
+      model: s.model,
+      layer: s.layer,
+      ...(s.identity ? { identity: true } : {}),
+    })),
+    new_layers: plan.newLayers,
+    parameters,
+    parents: await readParentLineages(plan.models.map((l) => l.model.dir)),
+  };
+}
