@@ -72,6 +72,8 @@ export interface ArchFamily {
   tiedByDefault: boolean;
   /** The tensors the engine's decoder reads, by role. */
   decoderTensors: DecoderTensorNames;
+  /** Mixture of experts: each layer holds Dims.experts expert MLPs and a router. */
+  moe?: boolean;
 }
 
 // Per-layer config arrays that any family may carry (transformers ≥ 4.53 writes layer_types).
@@ -155,6 +157,7 @@ export const FAMILIES: readonly ArchFamily[] = [
     family: "mixtral",
     architectures: ["MixtralForCausalLM"],
     modelType: "mixtral",
+    moe: true,
     residualWriters: /^(self_attn\.o_proj\.(weight|bias)|block_sparse_moe\.experts\.\d+\.w2\.weight)$/,
     layerTensors: (d) => [
       ...attention(d),

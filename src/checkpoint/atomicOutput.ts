@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
 import { DeepenError, OutputError } from "../errors.js";
@@ -41,16 +42,68 @@ function isWithin(child: string, parent: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }
 
-/** Checks that `target` may be written, before any work is done. */
-export function checkOutputTarget(target: string, opts: AtomicOutputOptions = {}): void {
+/** What deepen writes, recognised by the files it always puts there. */
+export type OutputKind =
+  "model folder" | "run folder" | "report folder" | "tokenizer folder" | "token cache entry";
+
+/** Which kind of deepen output `dir` holds, "empty" for an empty folder, or undefined for anything else. */
+export function outputKind(dir: string): OutputKind | "empty" | undefined {
+  // Leftovers of deepen's own atomic writes (a process killed mid-write) count as nothing.
+  const names = readdirSync(dir).filter((n) => !/\.deepen-(tmp|old)-|^\.deepen-write-test$/.test(n));
+  if (names.length === 0) return "empty";
+  const has = (n: string) => names.includes(n);
+  if (
+    has("config.json") &&
+    names.some((n) => n.endsWith(".safetensors") || n.endsWith(".safetensors.index.json"))
+  )
+    return "model folder";
+  if (has("metrics.jsonl") || has("final") || names.some((n) => /^checkpoint-\d+$/.test(n))) {
+    return has("demo.json") ? "report folder" : "run folder";
+  }
+  if (has("demo.json")) return "report folder";
+  if (has("tokenizer.json")) return "tokenizer folder";
+  if (has("tokens.u32") && has("index.json")) return "token cache entry";
+  return undefined;
+}
+
+/**
+ * Refuses to let --force replace `target` unless it is something deepen wrote: never a filesystem
+ * root, the home or current folder, a file, or a folder of anything else (a typo must not cost data).
+ */
+export function checkReplaceable(target: string): void {
   const out = realish(target);
-  for (const input of opts.inputs ?? []) {
+  const refuse = (why: string) => {
+    throw new OutputError(`--force will not replace ${target}: ${why}`);
+  };
+  if (dirname(out) === out) refuse("it is a filesystem root");
+  if (out === realish(homedir())) refuse("it is the home folder");
+  if (out === realish(process.cwd())) refuse("it is the current folder");
+  if (isWithin(realish(process.cwd()), out)) refuse("it contains the current folder");
+  if (!statSync(out).isDirectory()) refuse("it is a file, not a folder deepen wrote");
+  if (outputKind(out) === undefined) {
+    const n = readdirSync(out).length;
+    refuse(
+      `it holds ${n} ${n === 1 ? "entry" : "entries"} and is not a model, run, report or tokenizer folder deepen wrote (remove it yourself, or choose another output)`,
+    );
+  }
+}
+
+/** Refuses an output that is, is inside, or contains one of the inputs. */
+export function checkOutsideInputs(target: string, inputs: readonly string[]): void {
+  const out = realish(target);
+  for (const input of inputs) {
     const inp = realish(input);
     if (isWithin(out, inp)) throw new OutputError(`output ${target} is inside the input folder ${input}`);
     if (isWithin(inp, out)) throw new OutputError(`output ${target} contains the input folder ${input}`);
   }
-  if (existsSync(target) && !opts.force)
-    throw new OutputError(`output ${target} exists; pass --force to replace it`);
+}
+
+/** Checks that `target` may be written, before any work is done. */
+export function checkOutputTarget(target: string, opts: AtomicOutputOptions = {}): void {
+  checkOutsideInputs(target, opts.inputs ?? []);
+  if (!existsSync(target)) return;
+  checkReplaceable(target);
+  if (!opts.force) throw new OutputError(`output ${target} exists; pass --force to replace it`);
 }
 
 /**

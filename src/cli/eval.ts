@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
+import { skippedNote } from "../data/corpus.js";
 import { perplexityOfText } from "../eval/perplexityOfText.js";
 import { parseDevice } from "./deviceOption.js";
-import { parseCount } from "./parseOptions.js";
+import { EXT_HELP, parseCount, parseExtensions } from "./parseOptions.js";
 import { progress, type Progress } from "./progress.js";
 import { runCommand } from "./run.js";
 
@@ -11,6 +12,7 @@ interface Flags {
   context?: string;
   stride?: string;
   batch: string;
+  ext?: string;
   device: string;
   json?: boolean;
   verbose?: boolean;
@@ -28,17 +30,24 @@ export function registerEval(program: Command): void {
     .option("--context <n>", "window length in tokens (default: the model's context, at most 4096)")
     .option("--stride <s>", "tokens the window advances by (default: context / 2)")
     .option("--batch <b>", "windows per run", "1")
+    .option("--ext <list>", EXT_HELP)
     .option("--device <name>", "cpu, cuda or webgpu", "cpu")
-    .option("--json", 'print {"tokens", "nll", "perplexity"} as JSON')
+    .option(
+      "--json",
+      'print {"documents", "tokens", "nll", "perplexity"} as JSON (nll: mean per token, nats)',
+    )
     .option("--verbose", "print stack traces on errors")
     .action(async (model: string, f: Flags) => {
       await runCommand(!!f.verbose, async () => {
         if (!f.perplexity) throw new UsageError("say what to evaluate: --perplexity DATA");
         let bar: Progress | undefined;
+        const skipped: string[] = [];
         const r = await perplexityOfText(model, f.perplexity, {
           context: f.context === undefined ? undefined : parseCount(f.context, "--context"),
           stride: f.stride === undefined ? undefined : parseCount(f.stride, "--stride"),
           batch: parseCount(f.batch, "--batch"),
+          extensions: parseExtensions(f.ext),
+          onSkip: (p) => skipped.push(p),
           device: parseDevice(f.device),
           onProgress: (done, total) => {
             bar ??= progress("scoring", total, { unit: "tokens", quiet: !!f.json });
@@ -46,6 +55,7 @@ export function registerEval(program: Command): void {
           },
         });
         bar?.stop();
+        if (skipped.length > 0) process.stderr.write(skippedNote(skipped, parseExtensions(f.ext)) + "\n");
         if (f.json)
           process.stdout.write(
             JSON.stringify({

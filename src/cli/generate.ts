@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { DecoderModel } from "../nn/decoderModel.js";
-import { checkGenerateOptions, generate } from "../nn/generate.js";
+import { checkGenerateOptions, checkPrompt, generate } from "../nn/generate.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
 import { parseDevice } from "./deviceOption.js";
 import { parseCount, parseNumber } from "./parseOptions.js";
@@ -51,6 +51,7 @@ export function registerGenerate(program: Command): void {
         const model = await DecoderModel.load(modelDir, { device });
         const out: number[] = [];
         let printed = 0;
+        checkPrompt(model, ids, opts.maxTokens); // before the prompt is echoed: an error prints nothing else
         if (!f.chat) process.stdout.write(prompt);
         await generate(model, ids, {
           ...opts,

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { checkOutputTarget, withAtomicOutput } from "../checkpoint/atomicOutput.js";
 import { UsageError } from "../errors.js";
-import { DEFAULT_INIT_STD, initModel } from "../nn/initModel.js";
-import { formatCount } from "../formatCount.js";
+import { DEFAULT_EXPERTS, DEFAULT_INIT_STD, initModel } from "../nn/initModel.js";
+import { countOf, formatCount } from "../formatCount.js";
 import { parseCount } from "./parseOptions.js";
 import { runCommand } from "./run.js";
 
@@ -19,6 +19,7 @@ interface Flags {
   context: string;
   std: string;
   seed: string;
+  experts: string;
   force?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -34,8 +35,11 @@ export function registerInit(program: Command): void {
   program
     .command("init")
     .description("write a newly initialised model (to train from scratch) around a tokenizer")
-    .requiredOption("-o, --out <dir>", "output model folder")
-    .requiredOption("--tokenizer <dir>", "folder with tokenizer.json; its vocabulary sets vocab_size")
+    .requiredOption("-o, --out <dir>", "output model folder (required)")
+    .requiredOption(
+      "--tokenizer <dir>",
+      "folder with tokenizer.json; its vocabulary sets vocab_size (required)",
+    )
     .option("--family <name>", "architecture family", "llama")
     .option("--layers <n>", "decoder layers", "8")
     .option("--hidden <n>", "hidden size", "256")
@@ -44,6 +48,11 @@ export function registerInit(program: Command): void {
     .option("--kv-heads <n>", "key/value heads (grouped-query attention; default: --heads)")
     .option("--head-dim <n>", "per-head size (default hidden / heads)")
     .option("--context <n>", "max_position_embeddings", "256")
+    .option(
+      "--experts <n>",
+      "experts per layer (mixture-of-experts families: mixtral)",
+      String(DEFAULT_EXPERTS),
+    )
     .option("--std <x>", "initializer_range: standard deviation of the weights", String(DEFAULT_INIT_STD))
     .option("--seed <n>", "initialisation seed", "0")
     .option("--force", "replace an existing output folder")
@@ -71,6 +80,7 @@ export function registerInit(program: Command): void {
             headDim: f.headDim === undefined ? hidden / heads : positive(f.headDim, "--head-dim"),
           },
           context: positive(f.context, "--context"),
+          experts: positive(f.experts, "--experts"),
           std,
           seed: parseCount(f.seed, "--seed"),
         };
@@ -78,7 +88,7 @@ export function registerInit(program: Command): void {
         if (f.json) process.stdout.write(JSON.stringify({ out: f.out, ...r }) + "\n");
         else
           process.stdout.write(
-            `wrote ${f.out}: ${f.family}, ${opts.layers} layers, vocab ${r.vocab}, ${formatCount(r.parameters)} parameters (N(0, ${std}²) weights)\n`,
+            `wrote ${f.out}: ${f.family}, ${countOf(opts.layers, "layer")}, vocab ${r.vocab}, ${formatCount(r.parameters)} parameters (N(0, ${std}²) weights)\n`,
           );
       });
     });

@@ -1,15 +1,16 @@
 import type { Command } from "commander";
-import { formatCount } from "../formatCount.js";
+import { countOf, formatCount } from "../formatCount.js";
 import { inspectModel, type TensorInfo } from "../surgery/inspectModel.js";
 import type { Lineage } from "../checkpoint/lineage.js";
+import { snakeCaseKeys } from "../report/snakeCaseKeys.js";
 import { runCommand } from "./run.js";
 
 const fmtTensor = (t: TensorInfo) => `${t.name}  ${t.dtype} [${t.shape.join(", ")}]`;
 
 function lineageLines(l: Lineage, indent: string): string[] {
-  const src = l.sources.map((s) => `${s.name} (${s.layers} layers)`).join(", ");
+  const src = l.sources.map((s) => `${s.name} (${countOf(s.layers, "layer")})`).join(", ");
   const lines = [
-    `${indent}${l.method} by deepen ${l.deepen_version} from ${src} -> ${l.layer_map.length} layers`,
+    `${indent}${l.method} by deepen ${l.deepen_version} from ${src} -> ${countOf(l.layer_map.length, "layer")}`,
   ];
   if (l.new_layers.length) lines.push(`${indent}  new layers: ${l.new_layers.join(", ")}`);
   for (const p of l.parents) lines.push(...lineageLines(p, indent + "  "));
@@ -27,7 +28,7 @@ export function registerInspect(program: Command): void {
       await runCommand(!!f.verbose, async () => {
         const r = await inspectModel(model);
         if (f.json) {
-          process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+          process.stdout.write(JSON.stringify(snakeCaseKeys(r), null, 2) + "\n");
           return;
         }
         const dtypes = Object.entries(r.dtypes)

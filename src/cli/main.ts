@@ -26,7 +26,8 @@ const program = new Command()
       ),
   })
   .exitOverride((err) => {
-    const ok = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(err.code);
+    // "commander.help" is help shown because a command group was called without a subcommand: bad usage.
+    const ok = ["commander.helpDisplayed", "commander.version"].includes(err.code);
     process.exit(ok ? 0 : 2);
   });
 

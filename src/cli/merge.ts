@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { mergeModels } from "../merge/mergeModels.js";
-import { formatCount } from "../formatCount.js";
+import { countOf, formatCount } from "../formatCount.js";
 import { parseByteSize, parseCount } from "./parseOptions.js";
 import { byteProgress, type Progress } from "./progress.js";
 import { runCommand } from "./run.js";
@@ -22,7 +22,7 @@ export function registerMerge(program: Command): void {
       "merge models from a mergekit YAML config (linear, slerp, ties, dare, della, model_stock, …)",
     )
     .argument("<config>", "mergekit-style YAML")
-    .option("-o, --out <dir>", "output model folder")
+    .option("-o, --out <dir>", "output model folder (required unless --dry-run)")
     .option("--seed <n>", "seed for DARE and DELLA's random pruning", "0")
     .option("--shard-size <size>", "maximum shard size", "5GB")
     .option("--force", "replace an existing output folder")
@@ -53,7 +53,7 @@ export function registerMerge(program: Command): void {
           return;
         }
         process.stdout.write(
-          `${r.method} of ${r.models.join(", ")} -> ${r.layers} layers, ${formatCount(r.parameters)} parameters, ${(r.bytes / 1e9).toFixed(2)} GB\n` +
+          `${r.method} of ${r.models.join(", ")} -> ${countOf(r.layers, "layer")}, ${formatCount(r.parameters)} parameters, ${(r.bytes / 1e9).toFixed(2)} GB\n` +
             r.warnings.map((w) => `note: ${w}\n`).join("") +
             (f.dryRun ? "dry run: nothing written\n" : `wrote ${f.out} in ${seconds.toFixed(1)} s\n`),
         );

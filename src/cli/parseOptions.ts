@@ -1,3 +1,4 @@
+import { DEFAULT_TEXT_EXTENSIONS } from "../data/corpus.js";
 import { UsageError } from "../errors.js";
 
 export function parseNumber(value: string, option: string): number {
@@ -37,3 +38,11 @@ export function parseByteSize(value: string, option: string): number {
   if (bytes <= 0) throw new UsageError(`${option} ${value}: must be more than 0 bytes`);
   return bytes;
 }
+
+/** --ext txt,jsonl as a list of extensions; undefined when the option was not given. */
+export function parseExtensions(value: string | undefined): string[] | undefined {
+  return value?.split(",").map((e) => e.trim());
+}
+
+/** --ext's help text, the same in every command that reads folders. */
+export const EXT_HELP = `in folders, read only these extensions (comma-separated; default ${DEFAULT_TEXT_EXTENSIONS.join(",")}, and .gz of each)`;

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { countOf } from "../formatCount.js";
 import {
   BOS_TOKEN,
   DEFAULT_MIN_FREQUENCY,
@@ -11,7 +12,8 @@ import {
   trainTokenizer,
 } from "../tokenizer/trainBpe.js";
 import { DEFAULT_MAX_LENGTH, TOKENIZER_FILES } from "../tokenizer/writeTokenizerFiles.js";
-import { parseCount } from "./parseOptions.js";
+import { EXT_HELP, parseCount, parseExtensions } from "./parseOptions.js";
+import { skippedNote } from "../data/corpus.js";
 import { byteProgress, progress, type Progress } from "./progress.js";
 import { runCommand } from "./run.js";
 
@@ -35,7 +37,7 @@ export function registerTokenizer(program: Command): void {
     .argument("<paths...>", "text files, folders (read recursively), JSONL, or .gz of either")
     .requiredOption(
       "-o, --out <dir>",
-      "output folder: tokenizer.json, tokenizer_config.json, special_tokens_map.json",
+      "output folder: tokenizer.json, tokenizer_config.json, special_tokens_map.json (required)",
     )
     .option(
       "--vocab <n>",
@@ -44,7 +46,7 @@ export function registerTokenizer(program: Command): void {
     )
     .option("--min-frequency <n>", "merge no pair seen fewer times than this", String(DEFAULT_MIN_FREQUENCY))
     .option("--max-length <n>", "model_max_length in tokenizer_config.json", String(DEFAULT_MAX_LENGTH))
-    .option("--ext <list>", "in folders, read only these extensions (comma-separated: txt,jsonl)")
+    .option("--ext <list>", EXT_HELP)
     .option("--text-field <name>", "JSONL field holding the text", "text")
     .option("--force", "replace an existing output folder")
     .option("--json", "print a summary as JSON")
@@ -54,7 +56,8 @@ export function registerTokenizer(program: Command): void {
         const vocabSize = parseCount(f.vocab, "--vocab");
         const minFrequency = parseCount(f.minFrequency, "--min-frequency");
         const maxLength = parseCount(f.maxLength, "--max-length");
-        const extensions = f.ext?.split(",").map((e) => e.trim());
+        const extensions = parseExtensions(f.ext);
+        const skipped: string[] = [];
         let reading: Progress | undefined;
         let merging: Progress | undefined;
         const quiet = !!f.json;
@@ -65,6 +68,7 @@ export function registerTokenizer(program: Command): void {
           minFrequency,
           maxLength,
           extensions,
+          onSkip: (p) => skipped.push(p),
           textField: f.textField,
           force: f.force,
           onReadStart: (total) => (reading = byteProgress("reading", total, quiet)),
@@ -78,6 +82,7 @@ export function registerTokenizer(program: Command): void {
           },
         });
         merging?.stop();
+        if (skipped.length > 0 && !f.json) process.stderr.write(skippedNote(skipped, extensions) + "\n");
         const s = r.stats;
         const short = s.vocabSize < s.requestedVocabSize;
         const note = short
@@ -104,13 +109,16 @@ export function registerTokenizer(program: Command): void {
             distinct_words: s.words,
             read_seconds: s.readSeconds,
             learn_seconds: s.learnSeconds,
-            warnings: note ? [note] : [],
+            warnings: [
+              ...(note ? [note] : []),
+              ...(skipped.length > 0 ? [skippedNote(skipped, extensions)] : []),
+            ],
           };
           process.stdout.write(JSON.stringify(out, null, 2) + "\n");
           return;
         }
         const lines = [
-          `read ${s.files} files, ${s.documents} documents, ${(s.bytes / 1e6).toFixed(1)} MB, ` +
+          `read ${countOf(s.files, "file")}, ${countOf(s.documents, "document")}, ${(s.bytes / 1e6).toFixed(1)} MB, ` +
             `${s.totalWords} words (${s.words} distinct of 2+ bytes) in ${s.readSeconds.toFixed(1)} s`,
           `learned ${s.merges} merges in ${s.learnSeconds.toFixed(1)} s ` +
             `(the last seen ${s.lastMergeCount} times): vocabulary ${s.vocabSize} = ${SPECIAL_TOKENS.length} special + 256 bytes + ${s.vocabSize - MIN_VOCAB_SIZE} merged`,

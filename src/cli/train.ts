@@ -1,12 +1,14 @@
 import cliProgress from "cli-progress";
+import { countOf } from "../formatCount.js";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { pretrain } from "../train/pretrain.js";
+import { type RunResult, SUMMARY_STEPS } from "../train/run.js";
 import type { StepRecord } from "../train/loop.js";
 import type { ScheduleKind } from "../train/schedule.js";
 import { ADAMW_DEFAULTS, PRETRAIN_DEFAULTS, RUN_DEFAULTS } from "../train/defaults.js";
 import { parseDevice } from "./deviceOption.js";
-import { parseCount, parseNumber } from "./parseOptions.js";
+import { EXT_HELP, parseCount, parseExtensions, parseNumber } from "./parseOptions.js";
 import { runCommand } from "./run.js";
 
 interface Flags {
@@ -31,10 +33,12 @@ interface Flags {
   keepLast?: string;
   seed: string;
   textField: string;
+  ext?: string;
   trainLayers?: string;
   freezeEmbeddings?: boolean;
   resume?: string | boolean;
   skipNonfinite?: boolean;
+  overrideSchedule?: boolean;
   force?: boolean;
   clip: string;
   weightDecay: string;
@@ -55,9 +59,9 @@ export function registerTrain(program: Command): void {
   train
     .command("pretrain")
     .description("continued pretraining: pack a corpus, AdamW with a schedule, checkpoints, exact resume")
-    .requiredOption("--model <dir>", "model folder to start from")
+    .requiredOption("--model <dir>", "model folder to start from (required)")
     .option("--data <paths...>", "text files, folders, JSONL (text field), or .gz of either")
-    .requiredOption("--out <dir>", "run folder: checkpoint-NNNNNN/, final/, metrics.jsonl")
+    .requiredOption("-o, --out <dir>", "run folder: checkpoint-NNNNNN/, final/, metrics.jsonl (required)")
     .option("--seq-len <n>", "tokens per sequence", String(PRETRAIN_DEFAULTS.seqLen))
     .option("--batch <n>", "sequences per micro-batch", String(RUN_DEFAULTS.batch))
     .option("--grad-accum <n>", "micro-batches per optimizer step", String(RUN_DEFAULTS.gradAccum))
@@ -79,12 +83,14 @@ export function registerTrain(program: Command): void {
     .option("--keep-last <k>", "keep only the newest k checkpoints")
     .option("--seed <n>", "shuffling seed", String(RUN_DEFAULTS.seed))
     .option("--text-field <name>", "JSONL field holding the text", PRETRAIN_DEFAULTS.textField)
+    .option("--ext <list>", EXT_HELP)
     .option(
       "--train-layers <spec>",
       'train only these layers: "8-15,40-47", or "new" (the layers a surgery added)',
     )
     .option("--freeze-embeddings", "do not train the token embeddings")
     .option("--resume [checkpoint]", "continue the run in --out (its newest checkpoint, or the one named)")
+    .option("--override-schedule", "with --resume: continue with these schedule options instead of the run's")
     .option("--skip-nonfinite", "skip batches whose loss or gradient is not finite, instead of stopping")
     .option("--force", "replace an existing run in --out")
     .option("--clip <x>", "global gradient-norm clipping (0: off)", String(RUN_DEFAULTS.clipNorm))
@@ -138,10 +144,12 @@ export function registerTrain(program: Command): void {
             keepLast: opt(f.keepLast, "--keep-last"),
             seed: parseCount(f.seed, "--seed"),
             textField: f.textField,
+            extensions: parseExtensions(f.ext),
             trainLayers: f.trainLayers,
             freezeEmbeddings: f.freezeEmbeddings,
             resume: f.resume,
             skipNonFinite: f.skipNonfinite,
+            overrideSchedule: f.overrideSchedule,
             force: f.force,
             clipNorm: parseNumber(f.clip, "--clip"),
             weightDecay: parseNumber(f.weightDecay, "--weight-decay"),
@@ -174,21 +182,31 @@ export function registerTrain(program: Command): void {
           });
           bar?.stop();
           const secs = ((Date.now() - started) / 1000).toFixed(0);
-          const ppl = r.lastEval?.perplexity;
-          const evalText = ppl !== undefined ? `, held-out perplexity ${ppl.toFixed(3)}` : "";
           if (r.interrupted) {
             process.stdout.write(
               `interrupted after step ${r.steps}: saved ${r.checkpoint}; continue with --resume\n`,
             );
             process.exitCode = 130;
-          } else {
-            process.stdout.write(
-              `trained ${r.steps} steps (${r.tokensSeen} tokens) in ${secs} s: loss ${r.firstLoss?.toFixed(4) ?? "-"} -> ${r.lastLoss?.toFixed(4) ?? "-"}${evalText}; model in ${r.checkpoint}\n`,
-            );
-          }
+          } else process.stdout.write(runSummary(r, secs) + "\n");
         } finally {
           process.off("SIGINT", onSigint);
         }
       });
     });
+}
+
+/** The closing line: what this run trained and how the held-out loss moved (training loss when none). */
+export function runSummary(r: RunResult, secs: string): string {
+  if (r.steps === r.startStep)
+    return `the run is already finished at step ${r.steps}; nothing to train (model in ${r.checkpoint})`;
+  const trained = r.steps - r.startStep;
+  const span = r.startStep > 0 ? ` (steps ${r.startStep + 1}-${r.steps}, resumed)` : "";
+  const f = (e: { loss: number; perplexity?: number }) =>
+    `${e.loss.toFixed(4)}${e.perplexity !== undefined ? ` (perplexity ${e.perplexity.toFixed(3)})` : ""}`;
+  let figures: string;
+  if (r.lastEval && r.startEval) figures = `held-out loss ${f(r.startEval)} -> ${f(r.lastEval)}`;
+  else if (r.lastEval) figures = `held-out loss ${f(r.lastEval)} (--eval-at-start measures the start too)`;
+  else
+    figures = `training loss ${r.trainLossStart?.toFixed(4) ?? "-"} -> ${r.trainLossEnd?.toFixed(4) ?? "-"} (means of ${Math.min(SUMMARY_STEPS, trained)} steps; no held-out data)`;
+  return `trained ${countOf(trained, "step")}${span} in ${secs} s, ${r.tokensSeen} tokens seen in all: ${figures}; model in ${r.checkpoint}`;
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parseDType } from "../checkpoint/dtype.js";
 import { describeLayerMap } from "../surgery/layerPlan.js";
-import { formatCount } from "../formatCount.js";
+import { countOf, formatCount } from "../formatCount.js";
 import { upscale } from "../surgery/upscale.js";
 import { parseByteSize, parseCount } from "./parseOptions.js";
 import { byteProgress, type Progress } from "./progress.js";
@@ -27,8 +27,8 @@ export function registerUpscale(program: Command): void {
     .command("upscale")
     .description("grow a model: depth up-scaling (default), block expansion, or a passthrough recipe")
     .argument("[model]", "base model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
-    .option("-o, --out <dir>", "output model folder")
-    .option("--method <name>", "dus (depth up-scaling) or expand (LLaMA Pro block expansion)")
+    .option("-o, --out <dir>", "output model folder (required unless --dry-run)")
+    .option("--method <name>", "dus (depth up-scaling) or expand (LLaMA Pro block expansion) (default: dus)")
     .option("--drop <m>", "DUS: layers dropped at the seam from each copy (default n/4)")
     .option("--layers <s>", "DUS: target depth 2(n - m); derives --drop")
     .option("--blocks <k>", "expand: identity blocks to insert, one after every n/k layers")
@@ -82,12 +82,13 @@ export function registerUpscale(program: Command): void {
         }
         const src = result.plan.models[0]!;
         const lines = [
-          `${names[0]} (${src.family.architectures[0]}, ${src.layers} layers) -> ${result.layers} layers, ` +
+          `${names[0]} (${src.family.architectures[0]}, ${countOf(src.layers, "layer")}) -> ${countOf(result.layers, "layer")}, ` +
             `${formatCount(result.parameters)} parameters (${result.parameters}), ${(result.bytes / 1e9).toFixed(2)} GB`,
           "layer map (output <- source):",
           ...layerMap.map((l) => `  ${l}`),
-          ...result.warnings.map((w) => `note: ${w}`),
         ];
+        // Notes are for the person at the terminal: stderr, so stdout stays the result.
+        for (const w of result.warnings) process.stderr.write(`note: ${w}\n`);
         if (f.dryRun) lines.push("dry run: nothing written");
         else
           lines.push(

@@ -8,6 +8,7 @@ import { basename, join, relative, sep } from "node:path";
 import { pipeline, Transform, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { UsageError } from "../errors.js";
+import { BROWN_READER, untagBrown } from "./brownText.js";
 import { isEmbedded, resolveEmbedded } from "./embeddedCorpus.js";
 
 /** The JSONL field read when none is given. */
@@ -29,6 +30,8 @@ export interface InputFile {
   name: string;
   /** Size on disk (compressed, for .gz). */
   bytes: number;
+  /** A reader other than the one its name implies: the Brown corpus's tagged text (embedded files only). */
+  format?: typeof BROWN_READER;
 }
 
 export interface Document {
@@ -98,12 +101,48 @@ async function walk(root: string, dir: string, seen: Set<string>, out: InputFile
   seen.delete(real);
 }
 
+/** What a folder is read for unless --ext says otherwise: prose and JSONL, and gzip of them. */
+export const DEFAULT_TEXT_EXTENSIONS: readonly string[] = ["txt", "md", "jsonl"];
+
+export interface ListOptions {
+  /** Extensions (without the dot) of the files read from folders; .gz of each counts too.
+   * Default DEFAULT_TEXT_EXTENSIONS. A file named directly is always read. */
+  extensions?: readonly string[];
+  /** Told each file of a folder that the extensions leave out (scripts, images, configs…). */
+  onSkip?: (path: string) => void;
+}
+
+/** Whether `name` (or `name` without .gz) ends in one of `extensions`. */
+export function hasExtension(name: string, extensions: readonly string[]): boolean {
+  const lower = name.toLowerCase().replace(/\.gz$/, "");
+  return extensions.some((e) => lower.endsWith(`.${e.replace(/^\./, "").toLowerCase()}`));
+}
+
+/** One line for the files a folder listing left out: how many, which extensions were read, the first few. */
+export function skippedNote(skipped: readonly string[], extensions?: readonly string[]): string {
+  const n = skipped.length;
+  const exts = (extensions ?? DEFAULT_TEXT_EXTENSIONS).map((e) => `.${e.replace(/^\./, "")}`).join(", ");
+  const shown = skipped.slice(0, 3).join(", ") + (n > 3 ? ", …" : "");
+  return `skipped ${n} ${n === 1 ? "file" : "files"} not ending in ${exts} (or .gz of those; --ext chooses): ${shown}`;
+}
+
+/** UsageError for an --ext list that names nothing. */
+export function checkExtensions(extensions: readonly string[] | undefined): void {
+  if (
+    extensions !== undefined &&
+    (extensions.length === 0 || extensions.some((e) => e.replace(/^\./, "") === ""))
+  )
+    throw new UsageError("--ext: name at least one extension, e.g. --ext txt or --ext txt,jsonl");
+}
+
 /**
- * The files that `paths` name, in order: a file as itself, a folder as every file below it (dot-files
- * skipped) sorted by their path within the folder, `embedded:SPLIT` as that part of the embedded
- * corpus. UsageError when a path does not exist.
+ * The files that `paths` name, in order: a file as itself, a folder as every file below it with one
+ * of the text extensions (dot-files skipped) sorted by their path within the folder, `embedded:SPLIT`
+ * as that part of the embedded corpus. UsageError when a path does not exist.
  */
-export async function listInputFiles(paths: readonly string[]): Promise<InputFile[]> {
+export async function listInputFiles(paths: readonly string[], opts: ListOptions = {}): Promise<InputFile[]> {
+  checkExtensions(opts.extensions);
+  const extensions = opts.extensions ?? DEFAULT_TEXT_EXTENSIONS;
   const files: InputFile[] = [];
   for (const p of paths) {
     if (isEmbedded(p)) {
@@ -126,7 +165,10 @@ export async function listInputFiles(paths: readonly string[]): Promise<InputFil
       await walk(p, p, new Set(), found);
       // Plain code-unit order: the same on every machine and locale.
       found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      files.push(...found);
+      for (const f of found) {
+        if (hasExtension(f.name, extensions)) files.push(f);
+        else opts.onSkip?.(f.path);
+      }
     } else {
       files.push({ path: p, name: basename(p), bytes: s.size });
     }
@@ -264,6 +306,22 @@ export async function* readFileDocuments(file: string, opts: ReadOptions = {}): 
   }
 }
 
+/** The documents of one listed file, read as its `format` says (or as its name says, readFileDocuments). */
+export async function* readInputDocuments(file: InputFile, opts: ReadOptions = {}): AsyncGenerator<Document> {
+  if (file.format !== BROWN_READER) {
+    yield* readFileDocuments(file.path, opts);
+    return;
+  }
+  let raw: string;
+  try {
+    raw = await readWhole(file.path, false, opts.onBytes);
+  } catch (e) {
+    throw readError(file.path, e);
+  }
+  const text = untagBrown(raw);
+  if (text.length > 0) yield { text, source: file.path };
+}
+
 /**
  * Every document of `paths` (files and folders, see listInputFiles), in order. UsageError, one line
  * naming the file (and line), for a path that does not exist or a file that cannot be read as its
@@ -271,7 +329,7 @@ export async function* readFileDocuments(file: string, opts: ReadOptions = {}): 
  */
 export async function* readDocuments(
   paths: readonly string[],
-  opts: { textField?: string } = {},
+  opts: { textField?: string } & ListOptions = {},
 ): AsyncGenerator<Document> {
-  for (const file of await listInputFiles(paths)) yield* readFileDocuments(file.path, opts);
+  for (const file of await listInputFiles(paths, opts)) yield* readInputDocuments(file, opts);
 }

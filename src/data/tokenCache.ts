@@ -23,7 +23,14 @@ import {
   TOKENIZER_FILE,
   type Tokenizer,
 } from "../tokenizer/loadTokenizer.js";
-import { DEFAULT_TEXT_FIELD, listInputFiles, readFileDocuments, type InputFile } from "./corpus.js";
+import {
+  DEFAULT_TEXT_EXTENSIONS,
+  DEFAULT_TEXT_FIELD,
+  type InputFile,
+  listInputFiles,
+  type ListOptions,
+  readInputDocuments,
+} from "./corpus.js";
 
 /** Bumped whenever the files' layout or the way documents become tokens changes: old entries are
  * then simply not found. */
@@ -193,9 +200,13 @@ export async function corpusKey(
     specialTokensMap: await sha256OptionalFile(join(tokenizer.dir, SPECIAL_TOKENS_MAP_FILE)),
     eosId,
     textField,
-    files: [] as [string, string][],
+    files: [] as string[][],
   };
-  for (const f of files) record.files.push([f.name, await sha256File(f.path)]);
+  // A file read another way than its name says records that reader, so a changed reader re-tokenizes.
+  for (const f of files) {
+    const sha = await sha256File(f.path);
+    record.files.push(f.format ? [f.name, sha, f.format] : [f.name, sha]);
+  }
   return createHash("sha256").update(JSON.stringify(record)).digest("hex");
 }
 
@@ -235,7 +246,7 @@ class TokenWriter {
   }
 }
 
-export interface TokenizeOptions {
+export interface TokenizeOptions extends ListOptions {
   /** The folder that holds cache entries (created when missing). */
   cacheDir: string;
   /** The JSONL field that holds the text (default "text"). */
@@ -265,9 +276,11 @@ export async function tokenizeCorpus(
       `the tokenizer in ${tokenizer.dir} has no EOS token, which pretraining puts between documents`,
     );
   if (paths.length === 0) throw new UsageError("no input files or folders given");
-  const files = await listInputFiles(paths);
+  const files = await listInputFiles(paths, opts);
   if (files.length === 0)
-    throw new UsageError(`no input files in ${paths.join(", ")} (dot-files are skipped)`);
+    throw new UsageError(
+      `no input files in ${paths.join(", ")} (dot-files are skipped; folders are read for ${(opts.extensions ?? DEFAULT_TEXT_EXTENSIONS).join(", ")} files, --ext chooses)`,
+    );
   checkCacheOutsideInputs(paths, opts.cacheDir);
 
   const key = await corpusKey(files, tokenizer, textField, eosId);
@@ -293,7 +306,7 @@ export async function tokenizeCorpus(
       const writer = new TokenWriter(fh);
       let total = 0;
       for (const file of files) {
-        for await (const doc of readFileDocuments(file.path, { textField, onBytes })) {
+        for await (const doc of readInputDocuments(file, { textField, onBytes })) {
           const ids = tokenizer.encode(doc.text);
           await writer.push(ids);
           await writer.push([eosId]);

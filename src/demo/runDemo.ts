@@ -1,8 +1,9 @@
-// `deepen demo`: the SOLAR experiment in miniature, on the embedded model and corpus. Up-scale
+// `deepen demo`: the SOLAR experiment in miniature, on the embedded model and corpora. Up-scale
 // deepen-tiny by DUS (8 → 12 layers, m = 2 = n/4), measure the drop in held-out perplexity, then
 // continue pretraining the grown model and, as the control, the base for the same steps on the same
-// batches, and report how fast the grown model heals. --ablation adds the paper's and LLaMA Pro's
-// alternatives under the same token budget.
+// batches of text the base never saw (the Brown corpus, as the paper healed on new data), and report
+// how fast the grown model heals and whether it passes the control. --seeds repeats the pair with
+// other data orders; --ablation adds the paper's and LLaMA Pro's alternatives under the same budget.
 
 import { cpus } from "node:os";
 import { existsSync } from "node:fs";
@@ -11,21 +12,27 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkOutputTarget, withAtomicOutput } from "../checkpoint/atomicOutput.js";
 import { readDocuments } from "../data/corpus.js";
+import { isEmbedded } from "../data/embeddedCorpus.js";
 import { UsageError } from "../errors.js";
 import { initModel } from "../nn/initModel.js";
 import { lossPlotSvg, type Series } from "../report/lossPlot.js";
+import { snakeCaseKeys } from "../report/snakeCaseKeys.js";
 import { svgToPng } from "../report/svgToPng.js";
 import { inspectModel } from "../surgery/inspectModel.js";
 import { upscale } from "../surgery/upscale.js";
 import type { StepRecord } from "../train/loop.js";
 import { FINAL_DIR, pretrain } from "../train/pretrain.js";
+import { crossover, type EvalPoint, meanCurve, meanSd } from "./crossover.js";
 import { demoSummary } from "./demoSummary.js";
+
+export type { EvalPoint } from "./crossover.js";
 
 /** The embedded default model, committed under assets/ (three levels above dist/src/demo/). */
 export const DEFAULT_MODEL = fileURLToPath(new URL("../../../assets/deepen-tiny", import.meta.url));
 
-export const TRAIN_DATA = "embedded:train";
-export const HELDOUT_DATA = "embedded:heldout";
+/** The healing corpus: the Brown corpus, which deepen-tiny never saw. */
+export const HEAL_DATA = "brown:train";
+export const HEAL_HELDOUT = "brown:heldout";
 
 /** What the report folder holds. */
 export const REPORT_FILES = {
@@ -39,11 +46,8 @@ export const REPORT_FILES = {
 
 /** The default run: sized to finish in about ten minutes on two CPU cores. */
 export const DEFAULT_STEPS = 300;
-/** The peak learning rate of every run: deepen-tiny's own final rate (its cosine schedule ended at
- * 2e-4). A higher one re-warms the base and sets it back before it improves (a first run at 5e-4
- * raised the control's held-out perplexity from 62.1 to 68.5 before it came down to 64.6), which
- * hides the healing the demo is about. */
-const LR = 2e-4;
+/** The default peak learning rate of every run (cosine to a tenth of it). */
+export const DEFAULT_LR = 2e-4;
 /** --quick: a few hundred KB of training text, short sequences and a small held-out sample (CI). */
 const QUICK_TRAIN_BYTES = 300_000;
 
@@ -52,14 +56,23 @@ export interface DemoOptions {
   /** The base model (default: assets/deepen-tiny). */
   model?: string;
   steps?: number;
+  /** The first seed; --seeds N runs seeds seed … seed + N − 1. */
   seed?: number;
+  seeds?: number;
+  /** Peak learning rate (default DEFAULT_LR). */
+  lr?: number;
+  /** The text both runs heal on and its held-out part (default: the Brown corpus). */
+  healData?: string;
+  healEval?: string;
   quick?: boolean;
   ablation?: boolean;
   force?: boolean;
   cacheDir?: string;
   command?: string;
-  onRunStart?: (run: RunSpec, index: number, runs: number, totalSteps: number) => void;
+  onRunStart?: (run: RunSpec & { seed: number }, index: number, runs: number, totalSteps: number) => void;
   onStep?: (run: RunSpec, rec: StepRecord) => void;
+  /** The held-out perplexity of a run's starting model (step 0). */
+  onStartEval?: (run: RunSpec & { seed: number }, perplexity: number) => void;
   onNote?: (message: string) => void;
 }
 
@@ -72,16 +85,21 @@ export interface RunSpec {
   dashed?: boolean;
 }
 
-export interface EvalPoint {
-  step: number;
-  tokens: number;
-  loss: number;
-  perplexity: number;
+/** One seed of one run. */
+export interface SeedRun {
+  seed: number;
+  evals: EvalPoint[];
+  seconds: number;
+  tokensPerSecond: number;
+  /** The first evaluation at or below the control's at the same step (undefined for the control). */
+  crossover?: { step: number; tokens: number } | null;
 }
 
 export interface RunResult extends RunSpec {
   parameters: number;
+  /** The evaluations averaged over seeds (the plotted curve). */
   evals: EvalPoint[];
+  seeds: SeedRun[];
   seconds: number;
   tokensPerSecond: number;
 }
@@ -100,13 +118,18 @@ export interface DemoResult {
     warmup: number;
     evalEvery: number;
     evalSequences: number;
-    seed: number;
+    seeds: number[];
+    healData: string;
+    healEval: string;
     quick: boolean;
   };
   runs: RunResult[];
-  /** The first evaluation at which the DUS model's held-out perplexity is at or below the base's
-   * at step 0, or null when it never gets there within the run. */
+  /** The first evaluation at which the DUS model's held-out perplexity (mean over seeds) is at or
+   * below the base's at step 0, or null when it never gets there within the run. */
   dusRecoveredAt: { step: number; tokens: number } | null;
+  /** The first evaluation at which the DUS model's mean curve is at or below the control's at the
+   * same step (the point marked on the plot), or null. */
+  dusCrossover: { step: number; tokens: number } | null;
   seconds: number;
 }
 
@@ -120,13 +143,13 @@ interface Setting {
   evalBatches: number;
 }
 
-function settingsFor(steps: number, quick: boolean): Setting {
+function settingsFor(steps: number, quick: boolean, lr: number): Setting {
   return quick
     ? {
         batch: 2,
         seqLen: 64,
-        lr: LR,
-        minLr: LR / 10,
+        lr,
+        minLr: lr / 10,
         warmup: 0,
         evalEvery: Math.max(1, Math.floor(steps / 2)),
         evalBatches: 2,
@@ -134,8 +157,8 @@ function settingsFor(steps: number, quick: boolean): Setting {
     : {
         batch: 4,
         seqLen: 256,
-        lr: LR,
-        minLr: LR / 10,
+        lr,
+        minLr: lr / 10,
         warmup: Math.max(1, Math.round(steps * 0.04)),
         evalEvery: Math.max(1, Math.floor(steps / 10)),
         evalBatches: 8,
@@ -147,12 +170,12 @@ export function firstAtOrBelow(evals: readonly EvalPoint[], target: number): Eva
   return evals.find((e) => e.perplexity <= target);
 }
 
-/** A few hundred KB of the training split as files: --quick trains on these instead. */
-async function quickTrainingData(dir: string): Promise<string> {
+/** A few hundred KB of the healing text as files: --quick trains on these instead. */
+async function quickTrainingData(data: string, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   let bytes = 0;
   let i = 0;
-  for await (const doc of readDocuments([TRAIN_DATA])) {
+  for await (const doc of readDocuments([data])) {
     await writeFile(join(dir, `${String(i++).padStart(4, "0")}.txt`), doc.text);
     bytes += Buffer.byteLength(doc.text);
     if (bytes >= QUICK_TRAIN_BYTES) break;
@@ -171,6 +194,14 @@ async function layersOf(model: string): Promise<number> {
   return config.num_hidden_layers;
 }
 
+/** The held-out text for --heal-data: the named split's held-out part for an embedded corpus. */
+function heldOutFor(healData: string, healEval: string | undefined): string {
+  if (healEval !== undefined) return healEval;
+  const m = /^([a-z]+:)train$/.exec(healData);
+  if (m && isEmbedded(healData)) return `${m[1]}heldout`;
+  throw new UsageError(`--heal-data ${healData}: name its held-out text with --heal-eval`);
+}
+
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const started = Date.now();
   const model = o.model ?? DEFAULT_MODEL;
@@ -180,9 +211,20 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   if (!Number.isInteger(steps) || steps < 1)
     throw new UsageError(`--steps ${steps}: must be a positive integer`);
   const seed = o.seed ?? 0;
+  const nSeeds = o.seeds ?? 1;
+  if (!Number.isInteger(nSeeds) || nSeeds < 1)
+    throw new UsageError(`--seeds ${nSeeds}: must be a positive integer`);
+  const seeds = Array.from({ length: nSeeds }, (_, k) => seed + k);
+  const lr = o.lr ?? DEFAULT_LR;
+  if (!(lr > 0)) throw new UsageError(`--lr ${lr}: must be a positive number`);
+  const healData = o.healData ?? HEAL_DATA;
+  const healEval = heldOutFor(healData, o.healEval);
   const quick = !!o.quick;
-  const s = settingsFor(steps, quick);
-  checkOutputTarget(o.out, { force: o.force, inputs: [model] });
+  const s = settingsFor(steps, quick, lr);
+  checkOutputTarget(o.out, {
+    force: o.force,
+    inputs: [model, healData, healEval].filter((p) => !isEmbedded(p)),
+  });
   const n = await layersOf(model);
   if (n < 4 || n % 4 !== 0)
     throw new UsageError(`${model}: ${n} layers; the demo's recipe (m = n/4) needs a multiple of 4`);
@@ -191,7 +233,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   return withAtomicOutput(o.out, { force: o.force }, async (tmp) => {
     const work = join(tmp, "work");
     const models = join(work, "models");
-    const trainData = quick ? await quickTrainingData(join(work, "quick-train")) : TRAIN_DATA;
+    const trainData = quick ? await quickTrainingData(healData, join(work, "quick-train")) : healData;
 
     type Planned = RunSpec & { model: string; parameters: number };
     const planned: Planned[] = [];
@@ -245,83 +287,104 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       });
     }
 
-    const results: RunResult[] = [];
+    const perRun = new Map<string, SeedRun[]>(planned.map((r) => [r.key, []]));
     const metricLines: string[] = [];
-    for (const [i, run] of planned.entries()) {
-      o.onRunStart?.(run, i, planned.length, steps);
-      const evals: EvalPoint[] = [];
-      const runStarted = Date.now();
-      let trainSeconds = 0;
-      let tokens = 0;
-      await pretrain({
-        model: run.model,
-        data: [trainData],
-        evalData: [HELDOUT_DATA],
-        out: join(work, "runs", run.key),
-        seqLen: s.seqLen,
-        batch: s.batch,
-        lr: s.lr,
-        minLr: s.minLr,
-        warmup: s.warmup,
-        schedule: "cosine",
-        maxSteps: steps,
-        evalEvery: s.evalEvery,
-        evalBatches: s.evalBatches,
-        evalAtStart: true,
-        seed,
-        trainLayers: run.trainLayers,
-        cacheDir: o.cacheDir,
-        onNote: o.onNote,
-        onStartEval: (e) => {
-          evals.push({ step: 0, tokens: 0, loss: e.loss, perplexity: Math.exp(e.loss) });
-          metricLines.push(
-            JSON.stringify({
-              run: run.key,
-              step: 0,
-              tokens: 0,
-              eval_loss: e.loss,
-              eval_perplexity: e.perplexity,
-            }),
-          );
-        },
-        onLog: (rec) => {
-          trainSeconds += rec.tokens / Math.max(1, rec.step) / rec.tokens_per_s;
-          tokens = rec.tokens;
-          if (rec.eval_loss !== undefined)
-            evals.push({
-              step: rec.step,
-              tokens: rec.tokens,
-              loss: rec.eval_loss,
-              perplexity: rec.eval_perplexity!,
-            });
-          metricLines.push(JSON.stringify({ run: run.key, ...rec }));
-          o.onStep?.(run, rec);
-        },
-      });
-      results.push({
+    const total = planned.length * seeds.length;
+    for (const [si, runSeed] of seeds.entries()) {
+      for (const [i, run] of planned.entries()) {
+        o.onRunStart?.({ ...run, seed: runSeed }, si * planned.length + i, total, steps);
+        const evals: EvalPoint[] = [];
+        const runStarted = Date.now();
+        let trainSeconds = 0;
+        let tokens = 0;
+        const runDir = join(work, "runs", `${run.key}-${runSeed}`);
+        await pretrain({
+          model: run.model,
+          data: [trainData],
+          evalData: [healEval],
+          out: runDir,
+          seqLen: s.seqLen,
+          batch: s.batch,
+          lr: s.lr,
+          minLr: s.minLr,
+          warmup: s.warmup,
+          schedule: "cosine",
+          maxSteps: steps,
+          evalEvery: s.evalEvery,
+          evalBatches: s.evalBatches,
+          evalAtStart: true,
+          seed: runSeed,
+          trainLayers: run.trainLayers,
+          cacheDir: o.cacheDir,
+          onNote: o.onNote,
+          onStartEval: (e) => {
+            evals.push({ step: 0, tokens: 0, loss: e.loss, perplexity: Math.exp(e.loss) });
+            o.onStartEval?.({ ...run, seed: runSeed }, Math.exp(e.loss));
+            metricLines.push(
+              JSON.stringify({
+                run: run.key,
+                seed: runSeed,
+                step: 0,
+                tokens: 0,
+                eval_loss: e.loss,
+                eval_perplexity: e.perplexity,
+              }),
+            );
+          },
+          onLog: (rec) => {
+            trainSeconds += rec.tokens / Math.max(1, rec.step) / rec.tokens_per_s;
+            tokens = rec.tokens;
+            if (rec.eval_loss !== undefined)
+              evals.push({
+                step: rec.step,
+                tokens: rec.tokens,
+                loss: rec.eval_loss,
+                perplexity: rec.eval_perplexity!,
+              });
+            metricLines.push(JSON.stringify({ run: run.key, seed: runSeed, ...rec }));
+            o.onStep?.(run, rec);
+          },
+        });
+        const control = perRun.get("base")![si]?.evals;
+        const cross = run.key === "base" || !control ? undefined : crossover(control, evals);
+        perRun.get(run.key)!.push({
+          seed: runSeed,
+          evals,
+          seconds: (Date.now() - runStarted) / 1000,
+          tokensPerSecond: trainSeconds > 0 ? tokens / trainSeconds : 0,
+          ...(run.key !== "base" && { crossover: cross ? { step: cross.step, tokens: cross.tokens } : null }),
+        });
+        if (run.key === "dus" && si === 0) {
+          // The healed checkpoint (first seed): a plain Hugging Face folder, without the optimizer state.
+          const final = join(runDir, FINAL_DIR);
+          await rm(join(final, "optimizer.safetensors"), { force: true });
+          await rm(join(final, "trainer_state.json"), { force: true });
+          await rename(final, join(tmp, REPORT_FILES.healed));
+        }
+        await rm(runDir, { recursive: true, force: true });
+      }
+    }
+
+    const results: RunResult[] = planned.map((run) => {
+      const runs = perRun.get(run.key)!;
+      return {
         key: run.key,
         label: run.label,
         layers: run.layers,
         parameters: run.parameters,
         ...(run.trainLayers !== undefined && { trainLayers: run.trainLayers }),
         ...(run.dashed && { dashed: true }),
-        evals,
-        seconds: (Date.now() - runStarted) / 1000,
-        tokensPerSecond: trainSeconds > 0 ? tokens / trainSeconds : 0,
-      });
-      if (run.key === "dus") {
-        // The healed checkpoint: a plain Hugging Face folder, without the optimizer state.
-        const final = join(work, "runs", run.key, FINAL_DIR);
-        await rm(join(final, "optimizer.safetensors"), { force: true });
-        await rm(join(final, "trainer_state.json"), { force: true });
-        await rename(final, join(tmp, REPORT_FILES.healed));
-      }
-      await rm(join(work, "runs", run.key), { recursive: true, force: true });
-    }
-
-    const baseStart = results[0]!.evals[0]!;
+        evals: meanCurve(runs.map((r) => r.evals)),
+        seeds: runs,
+        seconds: runs.reduce((a, r) => a + r.seconds, 0),
+        tokensPerSecond: meanSd(runs.map((r) => r.tokensPerSecond)).mean,
+      };
+    });
+    const baseRun = results[0]!;
+    const baseStart = baseRun.evals[0]!;
     const dusRun = results.find((r) => r.key === "dus")!;
     const rec = firstAtOrBelow(dusRun.evals, baseStart.perplexity);
+    const cross = crossover(baseRun.evals, dusRun.evals);
     const result: DemoResult = {
       base: model,
       date: new Date().toISOString(),
@@ -336,11 +399,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         warmup: s.warmup,
         evalEvery: s.evalEvery,
         evalSequences: s.evalBatches * s.batch,
-        seed,
+        seeds,
+        healData,
+        healEval,
         quick,
       },
       runs: results,
       dusRecoveredAt: rec ? { step: rec.step, tokens: rec.tokens } : null,
+      dusCrossover: cross ? { step: cross.step, tokens: cross.tokens } : null,
       seconds: (Date.now() - started) / 1000,
     };
     await rm(work, { recursive: true, force: true });
@@ -350,15 +416,21 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       dashed: r.dashed,
       points: r.evals.map((e) => ({ x: e.tokens, y: e.loss })),
     }));
+    const dusAt = cross && dusRun.evals.find((e) => e.step === cross.step);
     const svg = lossPlotSvg(series, {
-      title: `Healing after depth up-scaling (${steps} steps)`,
+      title: quick
+        ? `Smoke test (--quick, ${steps} steps): not a healing result`
+        : `Healing after depth up-scaling (${steps} steps${seeds.length > 1 ? `, mean of ${seeds.length} seeds` : ""})`,
       xLabel: "training tokens",
       yLabel: "held-out loss (nats/token)",
       reference: { y: baseStart.loss, label: "base at step 0" },
+      ...(dusAt && {
+        markers: [{ x: dusAt.tokens, y: dusAt.loss, label: `DUS ≤ control (step ${dusAt.step})` }],
+      }),
     });
     await writeFile(join(tmp, REPORT_FILES.plot), svg);
     await writeFile(join(tmp, REPORT_FILES.plotPng), svgToPng(svg));
-    await writeFile(join(tmp, REPORT_FILES.result), JSON.stringify(result, null, 2) + "\n");
+    await writeFile(join(tmp, REPORT_FILES.result), JSON.stringify(snakeCaseKeys(result), null, 2) + "\n");
     await writeFile(join(tmp, REPORT_FILES.summary), demoSummary(result));
     return result;
   });

@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { readDocuments } from "../data/corpus.js";
+import { type ListOptions, readDocuments } from "../data/corpus.js";
 import { isEmbedded } from "../data/embeddedCorpus.js";
 import { UsageError } from "../errors.js";
 import { DecoderModel } from "../nn/decoderModel.js";
@@ -10,7 +10,7 @@ import { perplexityOfTokens, type PerplexityOptions, type PerplexityResult } fro
 /** Attention is O(context²) in memory; past this the default stops following the model's context. */
 export const DEFAULT_CONTEXT_CAP = 4096;
 
-export interface TextPerplexityOptions extends Partial<PerplexityOptions>, SessionOptions {}
+export interface TextPerplexityOptions extends Partial<PerplexityOptions>, SessionOptions, ListOptions {}
 
 export interface DataPerplexityResult extends PerplexityResult {
   /** Documents scored (those of fewer than two tokens are skipped). */
@@ -44,7 +44,7 @@ export async function perplexityOfText(
   }
   const tokenizer = await loadTokenizer(modelDir);
   const texts: number[][] = [];
-  for await (const doc of readDocuments([path])) {
+  for await (const doc of readDocuments([path], { extensions: opts.extensions, onSkip: opts.onSkip })) {
     const ids = tokenizer.encode(doc.text);
     if (ids.length >= 2) texts.push(ids);
   }

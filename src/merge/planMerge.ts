@@ -325,17 +325,20 @@ export function mergeTensors(plan: MergePlan, seed: number, opts: StreamOptions 
       }
     };
     const { method } = plan;
+    // A fresh random stream each time, so checking draws nothing from the merge's.
+    const chunkedInput = (): ChunkedInput => ({
+      length: numel(pt.shape),
+      inputs: pt.inputs.length,
+      baseIndex: pt.baseIndex,
+      modelParams,
+      params,
+      shape: pt.shape,
+      random: seekableMulberry32(tensorSeed),
+    });
+    if (method.check) named(() => method.check!(chunkedInput()));
     if (method.chunked) {
       // Chunk by chunk: memory stays at a few MiB per input whatever the tensor's size.
-      const input: ChunkedInput = {
-        length: numel(pt.shape),
-        inputs: pt.inputs.length,
-        baseIndex: pt.baseIndex,
-        modelParams,
-        params,
-        shape: pt.shape,
-        random: seekableMulberry32(tensorSeed),
-      };
+      const input = chunkedInput();
       const entries = pt.inputs.map((i) => i.entry);
       const spec = () => named(() => method.simd!(input));
       const simd = session && Kernels.handles([...entries.map((e) => e.dtype), pt.dtype]);

@@ -57,6 +57,16 @@ export function checkGenerateOptions(opts: GenerateOptions): void {
   if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p ${topP}: must be in (0, 1]`);
 }
 
+/** The cache length a generation of `prompt` needs; UsageError when the prompt leaves no room. */
+export function checkPrompt(model: DecoderModel, prompt: readonly number[], maxTokens: number): number {
+  if (prompt.length === 0) throw new UsageError("the prompt is empty after tokenization");
+  const limit = model.decoder.config.max_position_embeddings ?? Infinity;
+  const maxLength = Math.min(prompt.length + maxTokens, limit);
+  if (prompt.length >= maxLength)
+    throw new UsageError(`the prompt (${prompt.length} tokens) fills the model's context (${limit})`);
+  return maxLength;
+}
+
 export async function generate(
   model: DecoderModel,
   prompt: number[],
@@ -65,11 +75,7 @@ export async function generate(
   checkGenerateOptions(opts);
   const temperature = opts.temperature ?? 0;
   const topP = opts.topP ?? 1;
-  if (prompt.length === 0) throw new UsageError("the prompt is empty after tokenization");
-  const limit = model.decoder.config.max_position_embeddings ?? Infinity;
-  const maxLength = Math.min(prompt.length + opts.maxTokens, limit);
-  if (prompt.length >= maxLength)
-    throw new UsageError(`the prompt (${prompt.length} tokens) fills the model's context (${limit})`);
+  const maxLength = checkPrompt(model, prompt, opts.maxTokens);
   const random = mulberry32(opts.seed ?? 0);
   const session = model.decoding(maxLength);
   let logits = await session.prefill(prompt);

@@ -23,6 +23,9 @@ import {
   TOKENIZER_FILE,
 } from "../tokenizer/loadTokenizer.js";
 
+/** Experts per layer of a new mixture-of-experts model: Mixtral 8x7B's. */
+export const DEFAULT_EXPERTS = 8;
+
 /** transformers' default `initializer_range` for Llama-family configs. */
 export const DEFAULT_INIT_STD = 0.02;
 
@@ -32,6 +35,8 @@ export interface InitOptions {
   family?: string;
   layers: number;
   dims: Omit<Dims, "vocab" | "experts">;
+  /** Experts per layer, for a mixture-of-experts family (default DEFAULT_EXPERTS); ignored otherwise. */
+  experts?: number;
   /** max_position_embeddings: the context the model is meant for. */
   context: number;
   seed?: number;
@@ -92,7 +97,10 @@ export async function initModel(dir: string, opts: InitOptions): Promise<InitRes
   const tok = await loadTokenizer(opts.tokenizer);
   if (tok.vocabSize === 0) throw new UsageError(`${opts.tokenizer}: tokenizer.json has an empty vocabulary`);
   // One past the largest id, special tokens included.
-  const d: Dims = { ...opts.dims, vocab: tok.vocabSize, experts: 0 };
+  const experts = family.moe ? (opts.experts ?? DEFAULT_EXPERTS) : 0;
+  if (family.moe && !(Number.isInteger(experts) && experts >= 2))
+    throw new UsageError(`--experts ${experts}: a ${family.family} layer needs at least 2 experts`);
+  const d: Dims = { ...opts.dims, vocab: tok.vocabSize, experts };
   if (d.heads % d.kvHeads !== 0)
     throw new UsageError(`--heads ${d.heads} is not a multiple of --kv-heads ${d.kvHeads}`);
   const dtype = opts.dtype ?? "F32";

@@ -15,6 +15,8 @@ export interface PlotOptions {
   yLabel: string;
   /** A horizontal reference line (e.g. the base model's starting loss) and its label. */
   reference?: { y: number; label: string };
+  /** Points to mark with a vertical line and a label (where one curve passes another). */
+  markers?: { x: number; y: number; label: string }[];
   width?: number;
   height?: number;
 }
@@ -89,10 +91,21 @@ export function lossPlotSvg(series: readonly Series[], opts: PlotOptions): strin
     `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${escape(opts.yLabel)}</text>`,
   );
   if (opts.reference) {
+    // The line spans the plot; its label goes in the legend, where no curve can run through it.
     const y = f(sy(opts.reference.y));
+    const ly = m.top + 10 + series.length * 20;
     out.push(
       `<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="#777" stroke-dasharray="2 4"/>`,
-      `<text x="${m.left + pw - 4}" y="${f(sy(opts.reference.y) - 5)}" text-anchor="end" fill="#555">${escape(opts.reference.label)}</text>`,
+      `<line x1="${m.left + pw + 14}" x2="${m.left + pw + 40}" y1="${ly}" y2="${ly}" stroke="#777" stroke-dasharray="2 4"/>`,
+      `<text x="${m.left + pw + 46}" y="${ly + 4}" fill="#555">${escape(opts.reference.label)}</text>`,
+    );
+  }
+  for (const mk of opts.markers ?? []) {
+    const x = f(sx(mk.x));
+    out.push(
+      `<line x1="${x}" x2="${x}" y1="${m.top}" y2="${m.top + ph}" stroke="#333" stroke-dasharray="1 3"/>`,
+      `<circle cx="${x}" cy="${f(sy(mk.y))}" r="5" fill="none" stroke="#333" stroke-width="1.5"/>`,
+      `<text x="${f(sx(mk.x) + 6)}" y="${m.top + 14}" fill="#333">${escape(mk.label)}</text>`,
     );
   }
   series.forEach((s, i) => {

@@ -1,4 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { pathToFileURL } from "node:url";
 import ort from "onnxruntime-node";
 import { DeepenError, GraphError } from "../errors.js";
 import { type GDType, Graph } from "../graph/graph.js";
@@ -45,10 +48,25 @@ ort.env.logLevel = (process.env.DEEPEN_ORT_LOG as typeof ort.env.logLevel) ?? "f
 
 const probed = new Map<Device, Promise<void>>();
 
+// A provider's native libraries (Dawn's Vulkan loader, CUDA's) write to stderr while they look for a
+// device; the probe runs in a child process so that a user sees deepen's one line, not theirs.
+const PROBE = `
+const ort = (await import(process.env.DEEPEN_ORT_URL)).default;
+try {
+  const s = await ort.InferenceSession.create(Buffer.from(process.env.DEEPEN_PROBE_MODEL, "base64"), {
+    executionProviders: [process.env.DEEPEN_PROBE_DEVICE],
+    logSeverityLevel: 4,
+  });
+  await s.release();
+} catch (e) {
+  process.stdout.write(String(e?.message ?? e));
+  process.exit(1);
+}`;
+
 /**
  * Checks, once per process, that onnxruntime-node can run on `device` by opening a one-node
- * session there (a provider can be listed yet lack its libraries), with an error that says how to
- * get it otherwise.
+ * session there in a child process (a provider can be listed yet lack its libraries), with an error
+ * that says how to get it otherwise.
  */
 export function checkDevice(device: Device): Promise<void> {
   if (device === "cpu") return Promise.resolve();
@@ -57,23 +75,24 @@ export function checkDevice(device: Device): Promise<void> {
     p = (async () => {
       const g = new Graph();
       const x = g.input("x", "float32", [1]);
-      try {
-        const s = await ort.InferenceSession.create(toOnnx(g, { y: g.op("Neg", [x]) }).bytes, {
-          executionProviders: [device],
-          logSeverityLevel: 4,
-        });
-        await s.release();
-      } catch (e) {
-        const how =
-          device === "cuda"
-            ? "this install of onnxruntime-node has no CUDA provider (the project's .npmrc skips its download); " +
-              "on a CUDA machine remove onnxruntime-node-install=skip from .npmrc and run npm ci"
-            : "this build of onnxruntime-node has no working WebGPU provider";
-        const why = String((e as Error).message ?? e)
-          .split("\n")[0]!
-          .slice(0, 200);
-        throw new DeepenError(`--device ${device}: ${how} (${why})`);
-      }
+      const model = toOnnx(g, { y: g.op("Neg", [x]) }).bytes;
+      const r = spawnSync(process.execPath, ["--input-type=module", "-e", PROBE], {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          DEEPEN_ORT_URL: pathToFileURL(createRequire(import.meta.url).resolve("onnxruntime-node")).href,
+          DEEPEN_PROBE_MODEL: Buffer.from(model).toString("base64"),
+          DEEPEN_PROBE_DEVICE: device,
+        },
+      });
+      if (r.status === 0) return;
+      const how =
+        device === "cuda"
+          ? "this install of onnxruntime-node has no CUDA provider (package.json's allowScripts skips its download); " +
+            "on a CUDA machine run ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install"
+          : "this build of onnxruntime-node has no working WebGPU provider";
+      const why = (r.stdout || r.stderr || `exit status ${r.status}`).trim().split("\n")[0]!.slice(0, 200);
+      throw new DeepenError(`--device ${device}: ${how} (${why})`);
     })();
     probed.set(device, p);
   }

@@ -42,6 +42,8 @@ export interface LayerPlan {
   newLayers: number[];
   /** What built the plan, recorded in the model card and lineage. */
   recipe: Record<string, unknown>;
+  /** What the user should know about the plan itself (printed, and kept in the card). */
+  warnings?: string[];
 }
 
 function scaleFor(src: LayerSource, name: string): number {

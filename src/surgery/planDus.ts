@@ -1,4 +1,5 @@
 import type { LayerLayout } from "../arch/layerLayout.js";
+import { articleFor } from "../formatCount.js";
 import type { DType } from "../checkpoint/dtype.js";
 import { UsageError } from "../errors.js";
 import type { LayerPlan } from "./layerPlan.js";
@@ -21,7 +22,7 @@ export function dusDrop(n: number, opts: DusOptions): number {
     const s = opts.layers;
     if (!Number.isInteger(s) || s % 2 !== 0 || s < 2 || s > 2 * n) {
       throw new UsageError(
-        `--layers ${s}: DUS of a ${n}-layer model gives 2(n - m) layers, an even number from 2 to ${2 * n}`,
+        `--layers ${s}: DUS of ${articleFor(n)} ${n}-layer model gives 2(n - m) layers, an even number from 2 to ${2 * n}`,
       );
     }
     m = n - s / 2;
@@ -54,5 +55,11 @@ export function planDus(layout: LayerLayout, opts: DusOptions = {}): LayerPlan {
     dtype: opts.dtype,
     newLayers: [],
     recipe: { method: "dus", n, m, layers: 2 * (n - m), seam: [n - m - 1, m] },
+    // Legal (a pruned stack may be the point), but never a surprise.
+    ...(2 * (n - m) < n && {
+      warnings: [
+        `--drop ${m} is more than half of the base's ${n} layers: the output has ${2 * (n - m)} layers, fewer than its base`,
+      ],
+    }),
   };
 }

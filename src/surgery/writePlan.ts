@@ -39,7 +39,7 @@ export async function summarizePlan(plan: LayerPlan): Promise<PlanSummary> {
     bytes: tensors.reduce((a, t) => a + t.byteLength, 0),
     tensors,
     config,
-    warnings,
+    warnings: [...(plan.warnings ?? []), ...warnings],
     lineage: await planLineage(plan, parameters),
   };
 }

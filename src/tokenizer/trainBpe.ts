@@ -12,14 +12,15 @@
 // byte symbols in character order, then the merges in order): on the same words, the two learn the
 // same merges in the same order. Nothing depends on the order the files or words were read in.
 
-import { stat } from "node:fs/promises";
 import { checkOutputTarget, withAtomicOutput } from "../checkpoint/atomicOutput.js";
 import {
+  DEFAULT_TEXT_EXTENSIONS,
   DEFAULT_TEXT_FIELD,
   fileFormat,
-  listInputFiles,
-  readFileDocuments,
   type InputFile,
+  listInputFiles,
+  type ListOptions,
+  readInputDocuments,
 } from "../data/corpus.js";
 import { UsageError } from "../errors.js";
 import { BYTE_TO_CHAR, GPT2_SPLIT_PATTERN } from "./byteLevel.js";
@@ -352,9 +353,12 @@ export function learnBpe(
 export interface TrainBpeOptions extends LearnBpeOptions {
   /** Text files, folders of them (read recursively, dot-files skipped), JSONL, or gzip of either. */
   inputs: readonly string[];
-  /** In folders, read only the files whose names end in one of these extensions ("txt", "jsonl",
-   * "txt.gz"; no dot). Files named in `inputs` are always read. Default: every file. */
+  /** In folders, read only the files whose names end in one of these extensions ("txt", "jsonl";
+   * no dot; .gz of each counts too). Files named in `inputs` are always read. Default:
+   * DEFAULT_TEXT_EXTENSIONS. */
   extensions?: readonly string[];
+  /** Told each file of a folder that the extensions leave out. */
+  onSkip?: (path: string) => void;
   /** The JSONL field that holds the text (default "text"). */
   textField?: string;
   /** Called once the input files are listed, with their total size on disk. */
@@ -380,37 +384,11 @@ export interface TrainStats extends LearnBpeStats {
 
 export type TrainBpeResult = BpeModel & { stats: TrainStats };
 
-/** The files `inputs` name, with the extension filter applied to files found in folders. */
-async function inputFiles(
-  inputs: readonly string[],
-  extensions: readonly string[] | undefined,
-): Promise<InputFile[]> {
-  const exts = extensions?.map((e) => `.${e.replace(/^\./, "").toLowerCase()}`);
-  if (exts !== undefined && (exts.length === 0 || exts.some((e) => e === ".")))
-    throw new UsageError("--ext: name at least one extension, e.g. --ext txt or --ext txt,jsonl");
-  const files: InputFile[] = [];
-  for (const input of inputs) {
-    const found = await listInputFiles([input]); // UsageError when it does not exist
-    // Not a folder: a file, or an input listInputFiles resolves itself (the embedded corpus).
-    const inFolder = await stat(input).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
-    for (const f of found) {
-      if (inFolder && exts && !exts.some((e) => f.name.toLowerCase().endsWith(e))) continue;
-      // Refuse a file the reader would refuse now, before reading megabytes of the others.
-      try {
-        fileFormat(f.path);
-      } catch (e) {
-        if (e instanceof UsageError && inFolder && !exts)
-          throw new UsageError(
-            `${e.message} (found in the folder ${input}; --ext txt reads only a folder's .txt files)`,
-          );
-        throw e;
-      }
-      files.push(f);
-    }
-  }
+/** The files `inputs` name (folders filtered by extension), each checked to be one the reader takes. */
+async function inputFiles(inputs: readonly string[], list: ListOptions): Promise<InputFile[]> {
+  const files = await listInputFiles(inputs, list);
+  // Refuse a file the reader would refuse now, before reading megabytes of the others.
+  for (const f of files) fileFormat(f.path);
   return files;
 }
 
@@ -427,10 +405,10 @@ export async function trainBpe(opts: TrainBpeOptions): Promise<TrainBpeResult> {
   const textField = opts.textField ?? DEFAULT_TEXT_FIELD;
   if (textField === "") throw new UsageError("--text-field must not be empty");
   if (opts.inputs.length === 0) throw new UsageError("name the text to train on (files or folders)");
-  const files = await inputFiles(opts.inputs, opts.extensions);
+  const files = await inputFiles(opts.inputs, { extensions: opts.extensions, onSkip: opts.onSkip });
   if (files.length === 0)
     throw new UsageError(
-      `no input files in ${opts.inputs.join(", ")} (dot-files are skipped${opts.extensions ? `; --ext ${opts.extensions.join(",")}` : ""})`,
+      `no input files in ${opts.inputs.join(", ")} (dot-files are skipped; folders are read for ${(opts.extensions ?? DEFAULT_TEXT_EXTENSIONS).join(", ")} files, --ext chooses)`,
     );
 
   const readStarted = performance.now();
@@ -443,7 +421,7 @@ export async function trainBpe(opts: TrainBpeOptions): Promise<TrainBpeResult> {
   const counter = new WordCounts();
   let documents = 0;
   for (const file of files) {
-    for await (const doc of readFileDocuments(file.path, { textField, onBytes })) {
+    for await (const doc of readInputDocuments(file, { textField, onBytes })) {
       counter.add(doc.text);
       documents++;
     }

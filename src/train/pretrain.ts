@@ -1,9 +1,11 @@
 // `deepen train pretrain`: continued pretraining (step 2 of the SOLAR recipe), the first objective
 // of the run scaffold. Its data is a corpus packed into sequences of --seq-len tokens, shuffled per
 // epoch; its loss is next-token cross-entropy on every token; it evaluates held-out perplexity.
+import { countOf } from "../formatCount.js";
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { skippedNote } from "../data/corpus.js";
 import { PackedSequences, shuffledOrder, splitDocuments } from "../data/packing.js";
 import { type TokenizedCorpus, tokenizeCorpus } from "../data/tokenCache.js";
 import { UsageError } from "../errors.js";
@@ -24,6 +26,8 @@ export interface PretrainOptions extends RunOptions {
   /** Eval batches per evaluation (default: the whole held-out set, at most 64 batches). */
   evalBatches?: number;
   textField?: string;
+  /** Extensions read from data folders (default DEFAULT_TEXT_EXTENSIONS). */
+  extensions?: string[];
   cacheDir?: string;
 }
 
@@ -66,7 +70,9 @@ async function preparePretrain(
   // The token cache is shared by runs with the same tokenizer and inputs.
   const cacheDir = o.cacheDir ?? defaultCacheDir();
   const textField = o.textField ?? PRETRAIN_DEFAULTS.textField;
-  const train = await tokenizeCorpus(o.data, ctx.tokenizer, { cacheDir, textField });
+  const skipped: string[] = [];
+  const list = { cacheDir, textField, extensions: o.extensions, onSkip: (p: string) => skipped.push(p) };
+  const train = await tokenizeCorpus(o.data, ctx.tokenizer, list);
   let evalCorpus: TokenizedCorpus | undefined;
   const close = async () => {
     await train.corpus.close();
@@ -74,12 +80,13 @@ async function preparePretrain(
   };
   try {
     ctx.note(
-      `${train.reused ? "reusing" : "tokenized"} ${train.corpus.totalTokens} tokens in ${train.corpus.documents} documents`,
+      `${train.reused ? "reusing" : "tokenized"} ${countOf(train.corpus.totalTokens, "token")} in ${countOf(train.corpus.documents, "document")}`,
     );
+    if (skipped.length > 0) ctx.note(skippedNote(skipped, o.extensions));
     let trainDocs = [...Array(train.corpus.documents).keys()];
     let evalDocs: number[] = [];
     if (o.evalData) {
-      evalCorpus = (await tokenizeCorpus(o.evalData, ctx.tokenizer, { cacheDir, textField })).corpus;
+      evalCorpus = (await tokenizeCorpus(o.evalData, ctx.tokenizer, list)).corpus;
       evalDocs = [...Array(evalCorpus.documents).keys()];
     } else if (o.evalFraction) {
       const split = splitDocuments(train.corpus.documents, o.evalFraction, seed);

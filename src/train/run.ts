@@ -7,7 +7,7 @@ import { appendFileSync, existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { totalmem } from "node:os";
 import { join } from "node:path";
-import { checkOutputTarget } from "../checkpoint/atomicOutput.js";
+import { checkOutsideInputs, checkReplaceable } from "../checkpoint/atomicOutput.js";
 import { UsageError } from "../errors.js";
 import { DecoderModel } from "../nn/decoderModel.js";
 import { type LoadedWeights, loadWeights } from "../nn/loadParams.js";
@@ -62,6 +62,8 @@ export interface RunOptions {
   freezeEmbeddings?: boolean;
   /** true: the newest checkpoint in `out`; a string: that checkpoint folder. */
   resume?: boolean | string;
+  /** Resume with a learning-rate schedule (rate, warmup, kind, length) other than the run's. */
+  overrideSchedule?: boolean;
   skipNonFinite?: boolean;
   force?: boolean;
   clipNorm?: number;
@@ -81,15 +83,37 @@ export interface RunOptions {
 }
 
 export interface RunResult {
+  /** The step the run started from (0, or the checkpoint it resumed). */
+  startStep: number;
   steps: number;
   tokensSeen: number;
   skipped: number;
   interrupted: boolean;
   checkpoint?: string;
   lastEval?: EvalResult;
+  /** The held-out measures when this run started (step 0, or the checkpoint's), if any were taken. */
+  startEval?: EvalResult;
   firstLoss?: number;
   lastLoss?: number;
+  /** Mean training loss over this run's first and last (up to) SUMMARY_STEPS steps. */
+  trainLossStart?: number;
+  trainLossEnd?: number;
 }
+
+/** Steps the end-of-run summary averages training losses over: one batch's loss is noise. */
+export const SUMMARY_STEPS = 10;
+
+const rate = (x: number) => String(Number(x.toPrecision(6)));
+const describeSchedule = (s: Schedule) =>
+  `${s.kind} ${rate(s.lr)} -> ${rate(s.minLr)}, warmup ${s.warmup}, ${s.totalSteps} steps`;
+
+/** Whether two schedules give the same rate at every step. */
+const sameSchedule = (a: Schedule, b: Schedule) =>
+  a.kind === b.kind &&
+  a.lr === b.lr &&
+  a.minLr === b.minLr &&
+  a.warmup === b.warmup &&
+  a.totalSteps === b.totalSteps;
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
 
@@ -181,7 +205,8 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
   }
   if (!(clipNorm >= 0)) throw new UsageError(`--clip ${clipNorm}: must be >= 0 (0 turns clipping off)`);
   // Everything that can be checked without the data is checked before the output is touched.
-  checkOutputTarget(o.out, { force: true, inputs: [o.model, ...spec.inputs] });
+  checkOutsideInputs(o.out, [o.model, ...spec.inputs]);
+  if (existsSync(o.out)) checkReplaceable(o.out);
   const tokensPerStep = batch * spec.seqLen * accum;
   const totalSteps =
     o.maxSteps ?? (o.maxTokens !== undefined ? Math.ceil(o.maxTokens / tokensPerStep) : undefined);
@@ -252,6 +277,18 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
           );
         }
       }
+      const before = state.settings.schedule as Schedule | undefined;
+      if (before && !sameSchedule(before, schedule)) {
+        if (!o.overrideSchedule) {
+          throw new UsageError(
+            `--resume ${resumeFrom}: that run's schedule was ${describeSchedule(before)}, this one is ${describeSchedule(schedule)}; ` +
+              "give the same options, or --override-schedule to continue with the new one",
+          );
+        }
+        note(
+          `schedule changed at step ${state.step}: ${describeSchedule(before)} -> ${describeSchedule(schedule)}`,
+        );
+      }
       params = (await loadWeights(resumeFrom)).params;
       objective.restore(state.data_position);
       note(`resuming from ${resumeFrom} at step ${state.step}`);
@@ -273,6 +310,16 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
       if (resumeFrom && state) engine.restore(await readOptimizerState(resumeFrom, state.step), resumeFrom);
       const metrics = join(o.out, METRICS_FILE);
       if (state) await trimMetrics(metrics, state.step);
+      // A schedule changed on resume (--override-schedule) is recorded with the step it took effect.
+      const previous = state?.settings.schedule as Schedule | undefined;
+      const history = (state?.settings.schedule_history as { from_step: number; schedule: Schedule }[]) ?? [];
+      const scheduleHistory =
+        state && previous && !sameSchedule(previous, schedule)
+          ? [
+              ...(history.length ? history : [{ from_step: 0, schedule: previous }]),
+              { from_step: state.step, schedule },
+            ]
+          : history;
       const settings = {
         model: base.folder.dir,
         ...objective.settings,
@@ -287,10 +334,11 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
             ? "all"
             : `${trainable.length} of ${base.params.size} tensors`,
         command: o.command,
+        ...(scheduleHistory.length > 0 && { schedule_history: scheduleHistory }),
       };
       let lastEval = state?.last_eval;
-      let firstLoss: number | undefined;
-      let lastLoss: number | undefined;
+      const startEval = lastEval;
+      const losses: number[] = [];
       const baseCard = existsSync(join(base.folder.dir, "README.md"))
         ? await readFile(join(base.folder.dir, "README.md"), "utf8")
         : "";
@@ -341,8 +389,10 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
       const evaluate = evalModel ? () => objective.evaluate!(evalModel) : undefined;
 
       o.onStart?.({ totalSteps, startStep: state?.step ?? 0 });
+      let startEvalOfRun = startEval;
       if (o.evalAtStart && !state && evaluate) {
         lastEval = await evaluate();
+        startEvalOfRun = lastEval;
         const rec: Record<string, number> = { step: 0, tokens: 0 };
         for (const [k, v] of Object.entries(lastEval)) rec[`eval_${k}`] = v;
         appendFileSync(metrics, JSON.stringify(rec) + "\n");
@@ -373,23 +423,28 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
           note(`step ${s}: non-finite loss or gradient, batch skipped (${skippedCount} so far)`);
         },
         log: (rec) => {
-          firstLoss ??= rec.loss;
-          lastLoss = rec.loss;
+          losses.push(rec.loss);
           appendFileSync(metrics, JSON.stringify(rec) + "\n"); // in order, and on disk before the next step
           o.onLog?.(rec);
         },
         interrupted: o.interrupted ?? (() => false),
         lastCheckpoint: resumeFrom,
       });
+      const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+      const k = Math.min(SUMMARY_STEPS, Math.floor(losses.length / 2) || losses.length);
       return {
+        startStep: state?.step ?? 0,
         steps: r.steps,
         tokensSeen: r.tokensSeen,
         skipped: r.skipped,
         interrupted: r.interrupted,
         checkpoint: r.lastCheckpoint,
         lastEval: r.lastEval ?? lastEval,
-        firstLoss,
-        lastLoss,
+        startEval: startEvalOfRun,
+        firstLoss: losses[0],
+        lastLoss: losses.at(-1),
+        trainLossStart: mean(losses.slice(0, k)),
+        trainLossEnd: mean(losses.slice(losses.length - k)),
       };
     } finally {
       await engine.release();

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { checkReplaceable } from "../checkpoint/atomicOutput.js";
 import { OutputError, UsageError } from "../errors.js";
 import type { StepRecord } from "./loop.js";
 import { listCheckpoints, readTrainerState } from "./trainCheckpoint.js";
@@ -34,6 +35,7 @@ export async function prepareRunFolder(out: string, o: { resume?: boolean | stri
   if (existsSync(out) && !o.resume) {
     const entries = readdirSync(out);
     if (entries.length > 0) {
+      checkReplaceable(out);
       if (o.force) await rm(out, { recursive: true, force: true });
       else if (existsSync(join(out, FINAL_DIR))) {
         throw new OutputError(`${out} holds a finished run; --force replaces it, --resume continues it`);

@@ -79,6 +79,13 @@ test("engine commands: bad input is one line and a non-zero exit", async () => {
     [["generate", model, "x", "--temperature", "warm"], /--temperature warm: expected a number/, 2],
     [["generate", model, "x", "--top-p", "1.5"], /--top-p 1\.5: must be in \(0, 1\]/, 2],
     [["generate", model, "x", "--max-tokens", "0"], /--max-tokens 0: must be at least 1/, 2],
+    // Checked before the prompt is echoed: nothing on stdout.
+    [
+      ["generate", model, "x".repeat(2100)],
+      /the prompt \(\d+ tokens\) fills the model's context \(2048\)/,
+      2,
+    ],
+    [["generate", model, "x", "--device", "webgpu"], /^deepen: --device webgpu: /, 1],
     [["eval", model, "--perplexity", text, "--batch", "0"], /--batch 0: must be a positive integer/, 2],
     [["eval", model, "--perplexity", emptyFolder], /--perplexity .*: no document of at least 2 tokens/, 2],
   ];
@@ -98,4 +105,28 @@ test("engine commands: bad input is one line and a non-zero exit", async () => {
     assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
     assert.match(r.stderr, re);
   }
+});
+
+test("consistent commands: a group without its subcommand exits 2 with its help; -o everywhere; snake_case JSON", () => {
+  const group = runCli(["train"]);
+  assert.equal(group.code, 2);
+  assert.match(group.stdout + group.stderr, /Usage: deepen train \[options\] \[command\]/);
+  for (const cmd of [
+    ["upscale"],
+    ["merge"],
+    ["init"],
+    ["tokenizer", "train"],
+    ["train", "pretrain"],
+    ["demo"],
+  ]) {
+    const help = runCli([...cmd, "--help"]);
+    assert.match(help.stdout, /-o, --out <dir>/, cmd.join(" "));
+  }
+  const j = JSON.parse(runCli(["inspect", model, "--json"]).stdout) as Record<string, unknown>;
+  assert.ok("layer_groups" in j && !("layerGroups" in j));
+  const ev = JSON.parse(runCli(["eval", model, "--perplexity", text, "--json"]).stdout) as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(Object.keys(ev), ["documents", "tokens", "nll", "perplexity"]);
 });

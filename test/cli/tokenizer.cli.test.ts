@@ -32,7 +32,10 @@ test("tokenizer train writes a loadable tokenizer and prints its summary as JSON
   assert.equal(j.input_files, 2);
   assert.deepEqual(j.special_tokens.bos, { token: "<|bos|>", id: 0 });
   assert.deepEqual(j.special_tokens.eos, { token: "<|eos|>", id: 1 });
-  assert.deepEqual(j.warnings, []);
+  // The folder's a.json is not text of the kind --ext txt reads: skipped, and said so.
+  assert.deepEqual(j.warnings, [
+    `skipped 1 file not ending in .txt (or .gz of those; --ext chooses): ${join(data, "a.json")}`,
+  ]);
   assert.equal(r.stderr, "");
   const tok = await loadTokenizer(out);
   assert.equal(tok.vocabSize, 300);
@@ -64,7 +67,16 @@ test("bad options and inputs are one-line errors with the usage status", () => {
     /--vocab 4k/,
   );
   oneLineError(runCli(["tokenizer", "train", data, "--vocab", "300"]), 2, /--out/);
-  oneLineError(runCli(["tokenizer", "train", data, "-o", out]), 2, /a\.json: \.json is ambiguous.*--ext txt/);
+  oneLineError(
+    runCli(["tokenizer", "train", join(data, "a.json"), "-o", out]),
+    2,
+    /a\.json: \.json is ambiguous/,
+  );
+  oneLineError(
+    runCli(["tokenizer", "train", data, "--ext", "json", "-o", out]),
+    2,
+    /a\.json: \.json is ambiguous/,
+  );
   oneLineError(
     runCli(["tokenizer", "train", join(root, "missing.txt"), "-o", out]),
     2,

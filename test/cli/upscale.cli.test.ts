@@ -70,15 +70,15 @@ test("upscale then inspect: the human report shows layers, parameters, shards an
 
 test("an existing output needs --force, which replaces it whole", () => {
   const out = join(root, "exists");
-  mkdirSync(out);
-  writeFileSync(join(out, "keep.txt"), "mine");
+  assert.equal(runCli(["upscale", base, "-o", out, "--drop", "3"]).code, 0);
+  writeFileSync(join(out, "stale.txt"), "from before");
   const r = runCli(["upscale", base, "-o", out]);
   assert.equal(r.code, 1);
   assert.equal(r.stderr, `deepen: output ${out} exists; pass --force to replace it\n`);
-  assert.equal(readFileSync(join(out, "keep.txt"), "utf8"), "mine");
+  assert.equal(readFileSync(join(out, "stale.txt"), "utf8"), "from before");
   const f = runCli(["upscale", base, "-o", out, "--force"]);
   assert.equal(f.code, 0, f.stderr);
-  assert.equal(existsSync(join(out, "keep.txt")), false);
+  assert.equal(existsSync(join(out, "stale.txt")), false);
   assert.equal(readJson(join(out, "config.json")).num_hidden_layers, 12);
 });
 
@@ -246,7 +246,7 @@ test("Ctrl-C mid-write exits 130 and removes the partial output", async () => {
 test("command-line parse errors are one line with exit status 2", () => {
   for (const [args, re] of [
     [["upscale", base, "--bogus"], /^deepen: unknown option '--bogus'/],
-    [["train", "pretrain", "--model", base], /^deepen: required option '--out <dir>' not specified/],
+    [["train", "pretrain", "--model", base], /^deepen: required option '-o, --out <dir>' not specified/],
     [["frobnicate"], /^deepen: unknown command 'frobnicate'/],
   ] as const) {
     const r = runCli([...args]);
@@ -254,4 +254,17 @@ test("command-line parse errors are one line with exit status 2", () => {
     assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
     assert.match(r.stderr, re);
   }
+});
+
+test("a --drop that makes the model shallower than its base says so on stderr", async () => {
+  const base = await fixture(tempDir(), { family: "llama", layers: 8, dtype: "F32" });
+  const r = runCli(["upscale", base, "--drop", "6", "--dry-run"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /note: --drop 6 is more than half of the base's 8 layers: the output has 4 layers, fewer than its base/,
+  );
+  assert.doesNotMatch(r.stdout, /note:/);
+  const fine = runCli(["upscale", base, "--drop", "2", "--dry-run"]);
+  assert.equal(fine.stderr, "");
 });

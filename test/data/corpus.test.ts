@@ -3,7 +3,13 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
-import { fileFormat, listInputFiles, readDocuments, type Document } from "../../src/data/corpus.js";
+import {
+  fileFormat,
+  listInputFiles,
+  readDocuments,
+  skippedNote,
+  type Document,
+} from "../../src/data/corpus.js";
 import { UsageError } from "../../src/errors.js";
 import { tempDir } from "../helpers.js";
 
@@ -48,14 +54,29 @@ test("file formats come from the name", () => {
   assert.deepEqual(fileFormat("a.gz"), { format: "text", gzip: true });
 });
 
-test("binary data is refused, not trained on as text", async () => {
-  const dir = folder({ "a.txt": "fine" });
+test("binary data is refused, not trained on as text; a folder's non-text files are skipped and named", async () => {
+  const dir = folder({ "a.txt": "fine", "run.sh": "#!/bin/sh\necho hi\n", "notes.md": "# notes" });
   writeFileSync(join(dir, "blob.dat"), Buffer.from([0x50, 0x4b, 0x00, 0x01, 0xff, 0xfe]));
   await assert.rejects(
     (async () => {
-      for await (const d of readDocuments([dir])) void d;
+      for await (const d of readDocuments([join(dir, "blob.dat")])) void d;
     })(),
     /blob\.dat: binary data, not UTF-8 text/,
+  );
+  await assert.rejects(
+    (async () => {
+      for await (const d of readDocuments([dir], { extensions: ["dat", "txt"] })) void d;
+    })(),
+    /blob\.dat: binary data, not UTF-8 text/,
+  );
+  const skipped: string[] = [];
+  const texts: string[] = [];
+  for await (const d of readDocuments([dir], { onSkip: (p) => skipped.push(p) })) texts.push(d.text);
+  assert.deepEqual(texts, ["fine", "# notes"]);
+  assert.deepEqual(skipped, [join(dir, "blob.dat"), join(dir, "run.sh")]);
+  assert.equal(
+    skippedNote(skipped),
+    `skipped 2 files not ending in .txt, .md, .jsonl (or .gz of those; --ext chooses): ${join(dir, "blob.dat")}, ${join(dir, "run.sh")}`,
   );
 });
 

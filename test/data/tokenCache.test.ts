@@ -252,7 +252,7 @@ test("no input files, no documents, a missing path, no EOS token, a cache inside
   const empty = corpusFolder({ ".hidden.txt": "x" });
   await usageError(
     tokenizeCorpus([empty], tok, { cacheDir }),
-    /no input files in .* \(dot-files are skipped\)/,
+    /no input files in .* \(dot-files are skipped; folders are read for txt, md, jsonl files, --ext chooses\)/,
   );
   await usageError(tokenizeCorpus([], tok, { cacheDir }), /no input files/);
   const blank = corpusFolder({ "a.txt": "", "b.jsonl": '\n{"text": ""}\n\n' });

@@ -20,6 +20,14 @@ test("deepen demo --steps 5 --quick runs end to end on deepen-tiny and writes ev
   const out = join(root, "report");
   const r = runCli(["demo", "--steps", "5", "--quick", "--out", out], env);
   assert.equal(r.code, 0, r.stderr);
+  // The stitching cost is printed as it is measured; the closing line names every file written.
+  assert.match(r.stderr, /base, 8 layers \(control\): held-out perplexity [\d.]+ at step 0/);
+  assert.match(r.stderr, /DUS m=2, 12 layers: held-out perplexity [\d.]+ at step 0/);
+  assert.match(r.stdout, /--quick is a smoke test/);
+  assert.match(
+    r.stdout,
+    /wrote .*report\/: summary\.md, loss\.svg, loss\.png, metrics\.jsonl, demo\.json and healed\/ \(the healed model\)/,
+  );
   assert.match(r.stdout, /\| base, 8 layers \(control\) \| 8 \|/);
   assert.match(r.stdout, /\| DUS m=2, 12 layers \| 12 \|/);
   assert.deepEqual(readdirSync(out).sort(), [
@@ -40,9 +48,14 @@ test("deepen demo --steps 5 --quick runs end to end on deepen-tiny and writes ev
   }
   const result = JSON.parse(readFileSync(join(out, "demo.json"), "utf8")) as {
     base: string;
+    settings: Record<string, unknown>;
     runs: { key: string; layers: number; evals: { step: number; perplexity: number }[] }[];
   };
   assert.equal(result.base, DEFAULT_MODEL);
+  // The healing corpus by default, and snake_case keys as every deepen JSON.
+  assert.equal(result.settings.heal_data, "brown:train");
+  assert.equal(result.settings.heal_eval, "brown:heldout");
+  assert.equal(result.settings.seq_len, 64);
   const [base, dus] = result.runs;
   // The same held-out sequences, so DUS at step 0 differs from the base only by the surgery.
   assert.equal(base!.evals[0]!.step, 0);
@@ -56,7 +69,9 @@ test("deepen demo --steps 5 --quick runs end to end on deepen-tiny and writes ev
   assert.ok(!existsSync(join(out, "healed", "optimizer.safetensors")));
   const svg = readFileSync(join(out, "loss.svg"), "utf8");
   assert.equal((svg.match(/<polyline /g) ?? []).length, 2);
+  assert.match(svg, /Smoke test \(--quick, 5 steps\): not a healing result/);
   const summary = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(summary, /^# deepen demo --quick: a smoke test/);
   assert.match(summary, /\| DUS m=2, 12 layers \| 12 \| 10\.\d+M \|/);
   // The healed model is a working model folder.
   const g = runCli(["generate", join(out, "healed"), "The", "--max-tokens", "4"]);
@@ -114,7 +129,17 @@ test("demo: bad input is a one-line error and leaves an existing report untouche
       /--steps many: expected a non-negative integer/,
       2,
     ],
-    [["demo", "--out", kept], /output .*kept exists; pass --force to replace it/, 1],
+    [
+      ["demo", "--out", kept],
+      /--force will not replace .*kept: it holds 1 entry and is not a model, run, report/,
+      1,
+    ],
+    [["demo", "--seeds", "0", "--out", join(root, "x")], /--seeds 0: must be a positive integer/, 2],
+    [
+      ["demo", "--heal-data", join(root, "nothing.txt"), "--out", join(root, "x")],
+      /--heal-data .*nothing\.txt: name its held-out text with --heal-eval/,
+      2,
+    ],
     [["demo", "--model", join(root, "nothing"), "--out", join(root, "x")], /no config\.json/, 2],
     [
       ["demo", "--model", six, "--out", join(root, "x")],
@@ -130,4 +155,49 @@ test("demo: bad input is a one-line error and leaves an existing report untouche
   }
   assert.equal(readFileSync(join(kept, "mine.txt"), "utf8"), "keep me");
   assert.ok(!existsSync(join(root, "x")));
+});
+
+test("demo --seeds 2 --heal-data embedded:train: both data orders run, figures are over seeds", () => {
+  const out = join(root, "seeds");
+  const r = runCli(
+    [
+      "demo",
+      "--steps",
+      "2",
+      "--quick",
+      "--seeds",
+      "2",
+      "--heal-data",
+      "embedded:train",
+      "--out",
+      out,
+      "--json",
+    ],
+    env,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as {
+    settings: { seeds: number[]; heal_eval: string };
+    runs: { key: string; seeds: { seed: number; crossover?: unknown }[] }[];
+  };
+  assert.deepEqual(j.settings.seeds, [0, 1]);
+  assert.equal(j.settings.heal_eval, "embedded:heldout");
+  for (const run of j.runs)
+    assert.deepEqual(
+      run.seeds.map((s) => s.seed),
+      [0, 1],
+    );
+  assert.ok("crossover" in j.runs[1]!.seeds[0]!);
+  const metrics = readFileSync(join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Metric & { seed: number });
+  assert.deepEqual(
+    [...new Set(metrics.map((m) => `${m.run}/${m.seed}`))],
+    ["base/0", "dus/0", "base/1", "dus/1"],
+  );
+  assert.match(
+    readFileSync(join(out, "summary.md"), "utf8"),
+    /\| DUS m=2, 12 layers \| 12 \| 10\.\d+M \| [\d.]+ \| [\d.]+ ± [\d.]+ \| \d\/2 seeds/,
+  );
 });

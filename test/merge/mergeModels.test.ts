@@ -168,6 +168,19 @@ test("bad configs: one-line errors naming the config", async () => {
     mergeModels(dry, { dryRun: true }),
     /tokenizer_source \/elsewhere is not a model of this config/,
   );
+  // Weights that cancel leave normalize nothing to divide by: the dry run says so, as the run does.
+  const cancel = two(a, b, "linear", "parameters:\n  normalize: true\n")
+    .replace("weight: 0.5", "weight: 1.0")
+    .replace("weight: 0.5", "weight: -1.0");
+  await assert.rejects(
+    mergeModels(config(cancel), { dryRun: true }),
+    /weight sums to 0 .* nothing to divide by/,
+  );
+  const arithmetic = `models:\n  - model: ${a}\n  - model: ${b}\n    parameters:\n      weight: 1.0\n  - model: ${c}\n    parameters:\n      weight: -1.0\nbase_model: ${a}\nmerge_method: task_arithmetic\nparameters:\n  normalize: true\n`;
+  await assert.rejects(
+    mergeModels(config(arithmetic), { dryRun: true }),
+    /weight sums to 0 .* nothing to divide by/,
+  );
 });
 
 test("passthrough configs run through the surgery writer; the CLI prints one-line errors", () => {

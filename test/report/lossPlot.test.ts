@@ -41,6 +41,17 @@ test("the chart draws each series in data coordinates, escapes labels, and rende
   const pts = lines[1]!.map((p) => p.split(",").map(Number) as [number, number]);
   assert.ok(pts[0]![0] < pts[1]![0] && pts[1]![0] < pts[2]![0]);
   assert.ok(pts[0]![1] < pts[1]![1] && pts[1]![1] < pts[2]![1]);
+  // Labels sit in the legend, right of the plot area, where no curve runs through them.
+  const plotRight = Number(
+    /<rect x="(\d+)" y="\d+" width="(\d+)"/
+      .exec(svg)!
+      .slice(1)
+      .reduce((a, b) => String(Number(a) + Number(b))),
+  );
+  for (const label of ["base &lt;control&gt;", "DUS &amp; heal", "base at 0"]) {
+    const x = Number(new RegExp(`<text x="([\\d.]+)"[^>]*>${label}<`).exec(svg)![1]);
+    assert.ok(x > plotRight, `${label} at x ${x}, plot ends at ${plotRight}`);
+  }
   const png = svgToPng(svg, 1);
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 });

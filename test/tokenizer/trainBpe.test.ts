@@ -332,19 +332,33 @@ test("bad inputs are one-line errors, and an existing output is left as it was",
   await assert.rejects(trainBpe({ inputs: [corpus(["", ""])], vocabSize: 300 }), err(/no text in/));
   const binary = corpus(["text"]);
   writeFileSync(join(binary, "blob.bin"), Buffer.from([0, 1, 2, 3]));
-  await assert.rejects(trainBpe({ inputs: [binary], vocabSize: 300 }), err(/not a text/));
+  await assert.rejects(trainBpe({ inputs: [join(binary, "blob.bin")], vocabSize: 300 }), err(/not a text/));
   await assert.rejects(trainBpe({ inputs: [good], vocabSize: 300, extensions: [] }), err(/--ext/));
 
-  // An existing output: refused before anything is read, untouched; replaced with force.
+  // An existing output: refused before anything is read, untouched; replaced with force only
+  // when deepen wrote it.
+  const mine = fresh("mine");
+  mkdirSync(mine);
+  writeFileSync(join(mine, "keep.txt"), "mine");
+  for (const force of [false, true]) {
+    await assert.rejects(
+      trainTokenizer({ inputs: [good], out: mine, vocabSize: 300, force }),
+      err(
+        /--force will not replace .*not a model, run, report or tokenizer folder deepen wrote/,
+        OutputError,
+      ),
+    );
+  }
+  assert.deepEqual(readdirSync(mine), ["keep.txt"]);
+  assert.equal(readFileSync(join(mine, "keep.txt"), "utf8"), "mine");
   const out = fresh("existing");
-  mkdirSync(out);
-  writeFileSync(join(out, "keep.txt"), "mine");
+  await trainTokenizer({ inputs: [good], out, vocabSize: 300 });
+  const before = readFileSync(join(out, "tokenizer.json"));
   await assert.rejects(
-    trainTokenizer({ inputs: [good], out, vocabSize: 300 }),
+    trainTokenizer({ inputs: [good], out, vocabSize: 280 }),
     err(/exists.*--force/, OutputError),
   );
-  assert.deepEqual(readdirSync(out), ["keep.txt"]);
-  assert.equal(readFileSync(join(out, "keep.txt"), "utf8"), "mine");
+  assert.deepEqual(readFileSync(join(out, "tokenizer.json")), before);
   // A failure while training leaves no output and no temporary folder.
   const missing = fresh("missing");
   await assert.rejects(
@@ -362,13 +376,17 @@ test("bad inputs are one-line errors, and an existing output is left as it was",
   );
 });
 
-test("folders: --ext picks files; other files are refused with a hint", async () => {
+test("folders: text extensions by default, skipped files named; --ext picks others", async () => {
   const dir = corpus([CORPUS]);
   writeFileSync(join(dir, "meta.json"), "{}");
   writeFileSync(join(dir, "data.js"), "module.exports = 1;");
+  const skipped: string[] = [];
+  const d = await trainBpe({ inputs: [dir], vocabSize: 300, onSkip: (p) => skipped.push(p) });
+  assert.equal(d.stats.files, 1);
+  assert.deepEqual(skipped, [join(dir, "data.js"), join(dir, "meta.json")]);
   await assert.rejects(
-    trainBpe({ inputs: [dir], vocabSize: 300 }),
-    /meta\.json: \.json is ambiguous.*--ext txt/,
+    trainBpe({ inputs: [dir], vocabSize: 300, extensions: ["json"] }),
+    /meta\.json: \.json is ambiguous/,
   );
   const r = await trainBpe({ inputs: [dir], vocabSize: 300, extensions: ["txt"] });
   assert.equal(r.stats.files, 1);

@@ -239,3 +239,32 @@ test("bad inputs: one line each, non-zero exit", async () => {
   assert.equal(other.code, 2);
   assert.match(other.stderr, /--resume .*: that run used a different seq_len \(32 vs 16\)/);
 });
+
+test("--resume: a changed schedule is refused unless overridden (and recorded); a finished run says so", () => {
+  const out = join(root, "schedule");
+  const first = runCli(args(out, ["--max-steps", "4", "--save-every", "2", "--eval-at-start"]));
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(
+    first.stdout,
+    /^trained 4 steps in \d+ s, 256 tokens seen in all: held-out loss \d\.\d{4} \(perplexity [\d.]+\) -> \d\.\d{4} \(perplexity [\d.]+\); model in .*final\n$/,
+  );
+  const done = runCli(args(out, ["--max-steps", "4", "--resume"]));
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stdout, /the run is already finished at step 4; nothing to train/);
+  const changed = runCli(args(out, ["--max-steps", "6", "--resume"]));
+  assert.equal(changed.code, 2);
+  assert.match(
+    changed.stderr,
+    /that run's schedule was cosine 0\.003 -> 0\.0003, warmup 2, 4 steps, this one is cosine 0\.003 -> 0\.0003, warmup 2, 6 steps; .*--override-schedule/,
+  );
+  const more = runCli(args(out, ["--max-steps", "6", "--resume", "--override-schedule"]));
+  assert.equal(more.code, 0, more.stderr);
+  assert.match(more.stderr, /schedule changed at step 4/);
+  assert.match(more.stdout, /^trained 2 steps \(steps 5-6, resumed\)/);
+  const state = readJson(join(out, "final", "trainer_state.json"));
+  const history = (state.settings as { schedule_history: { from_step: number }[] }).schedule_history;
+  assert.deepEqual(
+    history.map((h) => h.from_step),
+    [0, 4],
+  );
+});

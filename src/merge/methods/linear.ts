@@ -69,6 +69,11 @@ function merge(input: MergeInput): Float32Array {
   return linearInto(new Float32Array(n), input.tensors, weights, divisor);
 }
 
+function check(input: ChunkedInput): void {
+  checkChunkedInput("linear", input);
+  setup(input);
+}
+
 function chunked(input: ChunkedInput): ChunkedMerge {
   checkChunkedInput("linear", input);
   const { weights, divisor } = setup(input);
@@ -93,6 +98,7 @@ export const linear: MergeMethod = {
   globalParameters,
   modelParameters,
   merge,
+  check,
   chunked,
   simd,
 };

@@ -104,6 +104,11 @@ export interface MergeMethod {
   globalParameters: ParamSpec[];
   modelParameters: ParamSpec[];
   merge(input: MergeInput): Float32Array;
+  /**
+   * Checks one tensor's parameters without reading its data (weights that cannot be normalised, an
+   * integer that is not one): run when the merge is planned, so --dry-run refuses what the run would.
+   */
+  check?(input: ChunkedInput): void;
   /** The same merge in passes over chunks (bounded memory); methods without it need whole tensors. */
   chunked?(input: ChunkedInput): ChunkedMerge;
   /** For elementwise merges: the formula, so the streamer can run a SIMD kernel for it (undefined: none). */

@@ -326,6 +326,8 @@ export function taskArithmeticMethod(v: TaskArithmeticVariant): MergeMethod {
     globalParameters,
     modelParameters,
     merge: (input) => mergeTaskArithmetic(v, globalParameters, modelParameters, input),
+    // Setting up resolves every parameter and builds the sparsifiers, reading no data.
+    check: (input) => void setup(v, globalParameters, modelParameters, input),
     chunked: (input) => taskArithmeticPlan(v, globalParameters, modelParameters, input),
     simd:
       v.sparsification === "none" && v.consensus === "none"

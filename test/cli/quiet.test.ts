@@ -1,0 +1,23 @@
+// `npx deepen` prints deepen's output and nothing of npm's: no warning about project config.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+test("npx deepen is quiet: onnxruntime-node's CUDA download is declined in package.json, not .npmrc", () => {
+  const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as {
+    allowScripts?: Record<string, boolean>;
+  };
+  assert.equal(pkg.allowScripts?.["onnxruntime-node"], false);
+  const r = spawnSync("npx", ["--offline", "deepen", "inspect", join(repo, "no-such-model")], {
+    cwd: repo,
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^deepen: .*no-such-model: no such folder\n$/);
+});
