@@ -45,9 +45,15 @@ export const REPORT_FILES = {
 } as const;
 
 /** The default run: sized to finish in about ten minutes on two CPU cores. */
-export const DEFAULT_STEPS = 300;
-/** The default peak learning rate of every run (cosine to a tenth of it). */
-export const DEFAULT_LR = 2e-4;
+export const DEFAULT_STEPS = 450;
+/**
+ * The default peak learning rate of every run (cosine to a tenth of it), chosen by measurement on
+ * the Brown corpus (450 steps, seed 0): at 2e-4 the control ended at 83.92 and DUS at 83.48, level
+ * at step 135 (93.28 against 93.29); at 4e-4 the control ended at 80.29 and DUS at 79.70, ahead
+ * from step 135 on (92.16 against 92.52). On text the base already knows (embedded:train) a rate
+ * above its own final 2e-4 re-warms it and hides the healing; on new text the higher rate heals both.
+ */
+export const DEFAULT_LR = 4e-4;
 /** --quick: a few hundred KB of training text, short sequences and a small held-out sample (CI). */
 const QUICK_TRAIN_BYTES = 300_000;
 

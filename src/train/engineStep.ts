@@ -16,7 +16,7 @@ export interface StepBatch {
   segments?: number[][];
   /** The loss's own inputs (targets, weights, reference log-probabilities…) by graph input name. */
   feeds: Record<string, HostTensor>;
-  /** Tokens this micro-batch trains on: what "tokens seen" and tok/s count. */
+  /** Tokens the model reads in this micro-batch (padding excluded): what "tokens seen" and tok/s count. */
   tokenCount: number;
 }
 

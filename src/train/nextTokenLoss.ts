@@ -14,14 +14,14 @@ export function nextTokenBatch(tokens: number[][], targets: number[][], weights?
   const B = tokens.length;
   const T = tokens[0]?.length ?? 0;
   const w = weights ? Float32Array.from(weights.flat()) : new Float32Array(B * T).fill(1);
-  let counted = 0;
-  for (const x of w) counted += x;
   return {
     tokens,
     feeds: {
       targets: int64Rows(targets),
       loss_weights: { dtype: "float32", shape: [B, T], data: w },
     },
-    tokenCount: weights ? counted : B * T,
+    // Tokens the model reads, as throughput and --max-tokens count them (an objective that pads
+    // its rows counts only the real ones).
+    tokenCount: B * T,
   };
 }

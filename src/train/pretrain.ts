@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { skippedNote } from "../data/corpus.js";
+import { isEmbedded } from "../data/embeddedCorpus.js";
 import { PackedSequences, shuffledOrder, splitDocuments } from "../data/packing.js";
 import { type TokenizedCorpus, tokenizeCorpus } from "../data/tokenCache.js";
 import { UsageError } from "../errors.js";
@@ -54,7 +55,8 @@ export function pretrainObjective(o: PretrainOptions): ObjectiveSpec {
   return {
     method: "pretrain",
     title: "Continued pretraining",
-    inputs: [...o.data, ...(o.evalData ?? [])],
+    // Embedded corpora are named, not paths: nothing on disk to keep the output away from.
+    inputs: [...o.data, ...(o.evalData ?? [])].filter((p) => !isEmbedded(p)),
     seqLen,
     rows: (batch) => batch,
     prepare: (ctx) => preparePretrain(o, seqLen, ctx),

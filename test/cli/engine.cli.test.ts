@@ -130,3 +130,20 @@ test("consistent commands: a group without its subcommand exits 2 with its help;
   >;
   assert.deepEqual(Object.keys(ev), ["documents", "tokens", "nll", "perplexity"]);
 });
+
+test("eval reads a folder's text files, names the files it skipped, and --ext chooses", () => {
+  const dir = join(root, "mixed");
+  mkdirSync(dir);
+  writeFileSync(join(dir, "a.txt"), "It was the best of times, it was the worst of times.\n");
+  writeFileSync(join(dir, "run.sh"), "#!/bin/sh\necho it was the age of foolishness\n");
+  const r = runCli(["eval", model, "--perplexity", dir, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { documents: number }).documents, 1);
+  assert.match(
+    r.stderr,
+    /skipped 1 file not ending in \.txt, \.md, \.jsonl \(or \.gz of those; --ext chooses\): .*run\.sh/,
+  );
+  const both = runCli(["eval", model, "--perplexity", dir, "--ext", "txt,sh", "--json"]);
+  assert.equal((JSON.parse(both.stdout) as { documents: number }).documents, 2);
+  assert.equal(both.stderr, "");
+});
