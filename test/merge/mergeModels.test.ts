@@ -181,6 +181,17 @@ test("bad configs: one-line errors naming the config", async () => {
     mergeModels(config(arithmetic), { dryRun: true }),
     /weight sums to 0 .* nothing to divide by/,
   );
+  const karcher = `models:\n  - model: ${a}\n  - model: ${b}\nmerge_method: karcher\nparameters:\n  max_iter: 2.5\n`;
+  await assert.rejects(
+    mergeModels(config(karcher), { dryRun: true }),
+    /max_iter must be an integer, got 2\.5/,
+  );
+  const w = "    parameters:\n      weight: 1.0\n";
+  const nuslerp = `models:\n  - model: ${a}\n${w}  - model: ${b}\n${w}  - model: ${c}\n${w}merge_method: nuslerp\n`;
+  await assert.rejects(
+    mergeModels(config(nuslerp), { dryRun: true }),
+    /nuslerp: takes exactly 2 models besides base_model, got 3 \(no base_model\)/,
+  );
 });
 
 test("passthrough configs run through the surgery writer; the CLI prints one-line errors", () => {

@@ -108,12 +108,18 @@ function toFloat32InPlace(x: Float64Array): Float32Array {
   return out;
 }
 
+/** max_iter as an integer; a fractional count of iterations is refused rather than rounded. */
+function maxIterations(params: MergeInput["params"]): number {
+  const maxIter = numberParam("karcher", globalParameters, params, "max_iter");
+  if (!Number.isInteger(maxIter))
+    throw new MergeMethodError(`karcher: parameter max_iter must be an integer, got ${maxIter}`);
+  return maxIter;
+}
+
 function merge(input: MergeInput): Float32Array {
   checkInput("karcher", input);
   if (input.tensors.length === 1) return Float32Array.from(input.tensors[0]!);
-  const maxIter = numberParam("karcher", globalParameters, input.params, "max_iter");
-  if (!Number.isInteger(maxIter))
-    throw new MergeMethodError(`karcher: parameter max_iter must be an integer, got ${maxIter}`);
+  const maxIter = maxIterations(input.params);
   const tol = numberParam("karcher", globalParameters, input.params, "tol");
   // Memory: the inputs and one float64 vector, which becomes the output (N + 2 float32 tensors).
   return toFloat32InPlace(karcherMean(input.tensors, maxIter, tol));
@@ -128,4 +134,7 @@ export const karcher: MergeMethod = {
   globalParameters,
   modelParameters: [],
   merge,
+  check: (input) => {
+    if (input.inputs > 1) maxIterations(input.params);
+  },
 };

@@ -92,16 +92,21 @@ export function nuslerpInto(
   return out;
 }
 
-function merge(input: MergeInput): Float32Array {
-  const n = checkInput("nuslerp", input);
-  const { tensors, baseIndex } = input;
-  if (tensors.length === 1) return Float32Array.from(tensors[0]!);
-  const others = tensors.map((_, i) => i).filter((i) => i !== baseIndex);
+/** The two models interpolated between: every input but base_model, which must leave exactly two. */
+function theTwo(inputs: number, baseIndex: number | undefined): [number, number] {
+  const others = Array.from({ length: inputs }, (_, i) => i).filter((i) => i !== baseIndex);
   if (others.length !== 2)
     throw new MergeMethodError(
       `nuslerp: takes exactly 2 models besides base_model, got ${others.length}${baseIndex === undefined ? " (no base_model)" : " (plus base_model)"}`,
     );
-  const [i0, i1] = others as [number, number];
+  return others as [number, number];
+}
+
+function merge(input: MergeInput): Float32Array {
+  const n = checkInput("nuslerp", input);
+  const { tensors, baseIndex } = input;
+  if (tensors.length === 1) return Float32Array.from(tensors[0]!);
+  const [i0, i1] = theTwo(tensors.length, baseIndex);
   const w0 = numberParam("nuslerp", modelParameters, input.modelParams[i0]!, "weight", ` of model ${i0}`);
   const w1 = numberParam("nuslerp", modelParameters, input.modelParams[i1]!, "weight", ` of model ${i1}`);
   // mergekit: "fairly arbitrary, but more sane than exploding".
@@ -127,4 +132,7 @@ export const nuslerp: MergeMethod = {
   globalParameters,
   modelParameters,
   merge,
+  check: (input) => {
+    if (input.inputs > 1) theTwo(input.inputs, input.baseIndex);
+  },
 };
