@@ -4,6 +4,8 @@ import { homedir } from "node:os";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
 import { DeepenError, OutputError } from "../errors.js";
+import { countOf } from "../formatCount.js";
+import { CONFIG_FILE, INDEX_FILE } from "./modelFolder.js";
 
 export interface AtomicOutputOptions {
   force?: boolean;
@@ -52,10 +54,7 @@ export function outputKind(dir: string): OutputKind | "empty" | undefined {
   const names = readdirSync(dir).filter((n) => !/\.deepen-(tmp|old)-|^\.deepen-write-test$/.test(n));
   if (names.length === 0) return "empty";
   const has = (n: string) => names.includes(n);
-  if (
-    has("config.json") &&
-    names.some((n) => n.endsWith(".safetensors") || n.endsWith(".safetensors.index.json"))
-  )
+  if (has(CONFIG_FILE) && names.some((n) => n.endsWith(".safetensors") || n === INDEX_FILE))
     return "model folder";
   if (has("metrics.jsonl") || has("final") || names.some((n) => /^checkpoint-\d+$/.test(n))) {
     return has("demo.json") ? "report folder" : "run folder";
@@ -81,9 +80,8 @@ export function checkReplaceable(target: string): void {
   if (isWithin(realish(process.cwd()), out)) refuse("it contains the current folder");
   if (!statSync(out).isDirectory()) refuse("it is a file, not a folder deepen wrote");
   if (outputKind(out) === undefined) {
-    const n = readdirSync(out).length;
     refuse(
-      `it holds ${n} ${n === 1 ? "entry" : "entries"} and is not a model, run, report or tokenizer folder deepen wrote (remove it yourself, or choose another output)`,
+      `it holds ${countOf(readdirSync(out).length, "entry", "entries")} and is not a model, run, report or tokenizer folder deepen wrote (remove it yourself, or choose another output)`,
     );
   }
 }

@@ -8,6 +8,7 @@ import { basename, join, relative, sep } from "node:path";
 import { pipeline, Transform, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { UsageError } from "../errors.js";
+import { countOf } from "../formatCount.js";
 import { BROWN_READER, untagBrown } from "./brownText.js";
 import { isEmbedded, resolveEmbedded } from "./embeddedCorpus.js";
 
@@ -112,26 +113,32 @@ export interface ListOptions {
   onSkip?: (path: string) => void;
 }
 
+/** An --ext entry as written ("txt", ".TXT") in one form: "txt". */
+const bare = (e: string) => e.replace(/^\./, "").toLowerCase();
+
 /** Whether `name` (or `name` without .gz) ends in one of `extensions`. */
 export function hasExtension(name: string, extensions: readonly string[]): boolean {
   const lower = name.toLowerCase().replace(/\.gz$/, "");
-  return extensions.some((e) => lower.endsWith(`.${e.replace(/^\./, "").toLowerCase()}`));
+  return extensions.some((e) => lower.endsWith(`.${bare(e)}`));
 }
 
 /** One line for the files a folder listing left out: how many, which extensions were read, the first few. */
 export function skippedNote(skipped: readonly string[], extensions?: readonly string[]): string {
-  const n = skipped.length;
-  const exts = (extensions ?? DEFAULT_TEXT_EXTENSIONS).map((e) => `.${e.replace(/^\./, "")}`).join(", ");
-  const shown = skipped.slice(0, 3).join(", ") + (n > 3 ? ", …" : "");
-  return `skipped ${n} ${n === 1 ? "file" : "files"} not ending in ${exts} (or .gz of those; --ext chooses): ${shown}`;
+  const exts = (extensions ?? DEFAULT_TEXT_EXTENSIONS).map((e) => `.${bare(e)}`).join(", ");
+  const shown = skipped.slice(0, 3).join(", ") + (skipped.length > 3 ? ", …" : "");
+  return `skipped ${countOf(skipped.length, "file")} not ending in ${exts} (or .gz of those; --ext chooses): ${shown}`;
+}
+
+/** The error for inputs that name no readable file, saying what a folder is read for. */
+export function noInputFiles(paths: readonly string[], extensions?: readonly string[]): UsageError {
+  return new UsageError(
+    `no input files in ${paths.join(", ")} (dot-files are skipped; folders are read for ${(extensions ?? DEFAULT_TEXT_EXTENSIONS).join(", ")} files, --ext chooses)`,
+  );
 }
 
 /** UsageError for an --ext list that names nothing. */
 export function checkExtensions(extensions: readonly string[] | undefined): void {
-  if (
-    extensions !== undefined &&
-    (extensions.length === 0 || extensions.some((e) => e.replace(/^\./, "") === ""))
-  )
+  if (extensions !== undefined && (extensions.length === 0 || extensions.some((e) => bare(e) === "")))
     throw new UsageError("--ext: name at least one extension, e.g. --ext txt or --ext txt,jsonl");
 }
 

@@ -24,11 +24,11 @@ import {
   type Tokenizer,
 } from "../tokenizer/loadTokenizer.js";
 import {
-  DEFAULT_TEXT_EXTENSIONS,
   DEFAULT_TEXT_FIELD,
   type InputFile,
   listInputFiles,
   type ListOptions,
+  noInputFiles,
   readInputDocuments,
 } from "./corpus.js";
 
@@ -277,10 +277,7 @@ export async function tokenizeCorpus(
     );
   if (paths.length === 0) throw new UsageError("no input files or folders given");
   const files = await listInputFiles(paths, opts);
-  if (files.length === 0)
-    throw new UsageError(
-      `no input files in ${paths.join(", ")} (dot-files are skipped; folders are read for ${(opts.extensions ?? DEFAULT_TEXT_EXTENSIONS).join(", ")} files, --ext chooses)`,
-    );
+  if (files.length === 0) throw noInputFiles(paths, opts.extensions);
   checkCacheOutsideInputs(paths, opts.cacheDir);
 
   const key = await corpusKey(files, tokenizer, textField, eosId);

@@ -1,15 +1,41 @@
 import type { HostTensor } from "../runtime/session.js";
 import type { ResolvedDecoder } from "./decoderConfig.js";
 import { AUX } from "./llama.js";
-import { attentionMask, ropeTables, ropeTablesAt, segmentMask } from "./rope.js";
+import { attentionMask, ropeTables } from "./rope.js";
 
 // A graph takes only the tables its layers read (a model without sliding layers has no sliding
 // mask); `takes` says which, so nothing is computed or fed that the graph would refuse.
 type Takes = (name: string) => boolean;
 
+/** One row's RoPE tables [Q, rd] and masks [Q, S], by graph input name, for the inputs taken. */
+function rowTables(
+  d: ResolvedDecoder,
+  queryPos: readonly number[],
+  keyPos: readonly number[],
+  takes: Takes,
+  seqLen: number,
+  segments?: readonly number[],
+): Map<string, Float32Array> {
+  const tables = new Map<string, Float32Array>();
+  for (const local of [false, true]) {
+    if (!takes(AUX.cos(local)) && !takes(AUX.sin(local))) continue;
+    const { cos, sin } = ropeTables(d.config, d.rotaryDim, queryPos, { local, seqLen });
+    tables.set(AUX.cos(local), cos).set(AUX.sin(local), sin);
+  }
+  const window = d.config.sliding_window ?? undefined;
+  for (const sliding of [false, true]) {
+    if (takes(AUX.mask(sliding)))
+      tables.set(AUX.mask(sliding), attentionMask(queryPos, keyPos, sliding ? window : undefined, segments));
+  }
+  return tables;
+}
+
+const isRope = (name: string) => [false, true].some((l) => name === AUX.cos(l) || name === AUX.sin(l));
+
 /**
- * The decoder graph's non-parameter inputs besides tokens: RoPE tables (global and local) for
- * queries at [start, start + T) and the full and sliding masks over keys at `keyPos` (−1: empty slot).
+ * The decoder graph's non-parameter inputs besides tokens: RoPE tables [T, rd] (global and local)
+ * for queries at [start, start + T) and the full and sliding masks [T, S] over keys at `keyPos`
+ * (−1: empty slot), shared by every row of the batch.
  */
 export function auxFeeds(
   d: ResolvedDecoder,
@@ -18,25 +44,10 @@ export function auxFeeds(
   keyPos: readonly number[],
   takes: Takes,
 ): Record<string, HostTensor> {
-  const hd = d.rotaryDim;
+  const queryPos = Array.from({ length: T }, (_, t) => start + t);
   const feeds: Record<string, HostTensor> = {};
-  for (const local of [false, true]) {
-    if (!takes(AUX.cos(local)) && !takes(AUX.sin(local))) continue;
-    const { cos, sin } = ropeTables(d.config, hd, start, T, {
-      local,
-      seqLen: Math.max(start + T, keyPos.length),
-    });
-    feeds[AUX.cos(local)] = { dtype: "float32", shape: [T, hd], data: cos };
-    feeds[AUX.sin(local)] = { dtype: "float32", shape: [T, hd], data: sin };
-  }
-  const window = d.config.sliding_window ?? undefined;
-  for (const sliding of [false, true]) {
-    if (!takes(AUX.mask(sliding))) continue;
-    feeds[AUX.mask(sliding)] = {
-      dtype: "float32",
-      shape: [T, keyPos.length],
-      data: attentionMask(start, T, keyPos, sliding ? window : undefined),
-    };
+  for (const [name, data] of rowTables(d, queryPos, keyPos, takes, Math.max(start + T, keyPos.length))) {
+    feeds[name] = { dtype: "float32", shape: isRope(name) ? [T, d.rotaryDim] : [T, keyPos.length], data };
   }
   return feeds;
 }
@@ -53,29 +64,14 @@ export function perRowAuxFeeds(
 ): Record<string, HostTensor> {
   const B = positions.length;
   const T = positions[0]?.length ?? 0;
-  const hd = d.rotaryDim;
   const seqLen = Math.max(T, ...positions.map((r) => Math.max(0, ...r) + 1));
+  const rows = positions.map((p, b) => rowTables(d, p, p, takes, seqLen, segments[b]));
   const feeds: Record<string, HostTensor> = {};
-  for (const local of [false, true]) {
-    if (!takes(AUX.cos(local)) && !takes(AUX.sin(local))) continue;
-    const cos = new Float32Array(B * T * hd);
-    const sin = new Float32Array(B * T * hd);
-    positions.forEach((row, b) => {
-      const t = ropeTablesAt(d.config, hd, row, { local, seqLen });
-      cos.set(t.cos, b * T * hd);
-      sin.set(t.sin, b * T * hd);
-    });
-    feeds[AUX.cos(local)] = { dtype: "float32", shape: [B, 1, T, hd], data: cos };
-    feeds[AUX.sin(local)] = { dtype: "float32", shape: [B, 1, T, hd], data: sin };
-  }
-  const window = d.config.sliding_window ?? undefined;
-  for (const sliding of [false, true]) {
-    if (!takes(AUX.mask(sliding))) continue;
-    const mask = new Float32Array(B * T * T);
-    positions.forEach((row, b) =>
-      mask.set(segmentMask(row, segments[b]!, sliding ? window : undefined), b * T * T),
-    );
-    feeds[AUX.mask(sliding)] = { dtype: "float32", shape: [B, 1, 1, T, T], data: mask };
+  for (const name of rows[0]?.keys() ?? []) {
+    const per = rows[0]!.get(name)!.length;
+    const data = new Float32Array(B * per);
+    rows.forEach((r, b) => data.set(r.get(name)!, b * per));
+    feeds[name] = { dtype: "float32", shape: isRope(name) ? [B, 1, T, d.rotaryDim] : [B, 1, 1, T, T], data };
   }
   return feeds;
 }

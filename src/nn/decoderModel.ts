@@ -10,7 +10,7 @@ import {
   int64Rows,
 } from "../runtime/session.js";
 import type { ResolvedDecoder } from "./decoderConfig.js";
-import { auxFeeds } from "./auxInputs.js";
+import { auxFeeds, causalPositions } from "./auxInputs.js";
 import { crossEntropy } from "./crossEntropy.js";
 import { buildDecoder } from "./llama.js";
 import { loadWeights } from "./loadParams.js";
@@ -50,9 +50,10 @@ export class DecoderModel {
 
   /** The parameters, RoPE tables and masks `graph` takes, for queries at [start, start + T). */
   private modelFeeds(graph: CompiledGraph, start: number, T: number, keyPos: number[]) {
-    const feeds: Record<string, HostTensor> = auxFeeds(this.decoder, start, T, keyPos, (n) => graph.takes(n));
-    for (const [name, t] of this.params) if (graph.takes(name)) feeds[name] = t;
-    return feeds;
+    return {
+      ...auxFeeds(this.decoder, start, T, keyPos, (n) => graph.takes(n)),
+      ...graph.taken(this.params),
+    };
   }
 
   /** Per-token negative log-likelihood of targets[b][t] given tokens[b][0..t] (float32 [B·T]). */
@@ -66,7 +67,7 @@ export class DecoderModel {
       return toOnnx(g, { nll: ce.nll });
     });
     const out = await graph.run({
-      ...this.modelFeeds(graph, 0, T, [...Array(T).keys()]),
+      ...this.modelFeeds(graph, 0, T, causalPositions(T)),
       tokens: int64Rows(tokens),
       targets: int64Rows(targets),
     });
@@ -82,7 +83,7 @@ export class DecoderModel {
       return toOnnx(g, { logits: buildDecoder(g, this.decoder, this.shapes, B, T).logits });
     });
     const out = await graph.run({
-      ...this.modelFeeds(graph, 0, T, [...Array(T).keys()]),
+      ...this.modelFeeds(graph, 0, T, causalPositions(T)),
       tokens: int64Rows(tokens),
     });
     return out.logits!.data as Float32Array;
@@ -104,7 +105,7 @@ export class DecoderModel {
       return toOnnx(g, outs);
     });
     const out = await graph.run({
-      ...this.modelFeeds(graph, 0, T, [...Array(T).keys()]),
+      ...this.modelFeeds(graph, 0, T, causalPositions(T)),
       tokens: int64Rows(tokens),
     });
     return graph.outputs.map((name) => out[name]!.data as Float32Array);
@@ -129,7 +130,7 @@ export class DecoderModel {
       dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
       return toOnnx(g, outs);
     });
-    return graph.run({ ...this.modelFeeds(graph, 0, T, [...Array(T).keys()]), tokens: int64Rows([prompt]) });
+    return graph.run({ ...this.modelFeeds(graph, 0, T, causalPositions(T)), tokens: int64Rows([prompt]) });
   }
 
   /** @internal */

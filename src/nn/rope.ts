@@ -31,22 +31,11 @@ export function inverseFrequencies(
 }
 
 /**
- * cos and sin for positions [start, start + T): Float32Array [T, head_dim]. `seqLen` is the total
- * length the model sees, which `dynamic` (NTK) scaling depends on.
+ * cos and sin [positions.length, head_dim] for the given position ids (consecutive for a plain
+ * forward, restarting at 0 for each packed example). `seqLen` is the total length the model sees,
+ * which `dynamic` (NTK) scaling depends on (default: the largest position + 1).
  */
 export function ropeTables(
-  config: DecoderConfig,
-  headDim: number,
-  start: number,
-  T: number,
-  opts: { local?: boolean; seqLen?: number } = {},
-): { cos: Float32Array; sin: Float32Array } {
-  const positions = Array.from({ length: T }, (_, t) => start + t);
-  return ropeTablesAt(config, headDim, positions, { ...opts, seqLen: opts.seqLen ?? start + T });
-}
-
-/** cos and sin [positions.length, head_dim] for any position ids (packed examples restart at 0). */
-export function ropeTablesAt(
   config: DecoderConfig,
   headDim: number,
   positions: readonly number[],
@@ -80,47 +69,30 @@ export function ropeTablesAt(
 }
 
 /**
- * Additive attention mask [T, S] for queries at positions [start, start + T) over keys at the
- * positions `keyPos` (−1 marks an empty cache slot): 0 where allowed, a large negative elsewhere.
+ * Additive attention mask [Q, S] for queries at positions `queryPos` over keys at positions `keyPos`
+ * (−1 marks an empty cache slot): 0 where a key is at or before its query and within the window,
+ * a large negative elsewhere. With `segments` (self-attention over one packed row, queries and keys
+ * the same tokens), a token sees only its own segment: a block-diagonal causal mask.
  */
 export function attentionMask(
-  start: number,
-  T: number,
+  queryPos: readonly number[],
   keyPos: readonly number[],
   window?: number,
+  segments?: readonly number[],
 ): Float32Array {
+  const Q = queryPos.length;
   const S = keyPos.length;
-  const m = new Float32Array(T * S);
-  for (let t = 0; t < T; t++) {
-    const q = start + t;
+  const m = new Float32Array(Q * S);
+  for (let t = 0; t < Q; t++) {
+    const q = queryPos[t]!;
     for (let s = 0; s < S; s++) {
       const k = keyPos[s]!;
-      const ok = k >= 0 && k <= q && (window === undefined || q - k < window);
-      m[t * S + s] = ok ? 0 : -1e9;
-    }
-  }
-  return m;
-}
-
-/**
- * Additive mask [T, T] for one packed row: token t attends to token s ≤ t of the same segment whose
- * position is within the window. A token always sees itself, so no row is all masked.
- */
-export function segmentMask(
-  positions: readonly number[],
-  segments: readonly number[],
-  window?: number,
-): Float32Array {
-  const T = positions.length;
-  const m = new Float32Array(T * T);
-  for (let t = 0; t < T; t++) {
-    for (let s = 0; s < T; s++) {
       const ok =
-        s === t ||
-        (s < t &&
-          segments[s] === segments[t] &&
-          (window === undefined || positions[t]! - positions[s]! < window));
-      m[t * T + s] = ok ? 0 : -1e9;
+        k >= 0 &&
+        k <= q &&
+        (window === undefined || q - k < window) &&
+        (segments === undefined || segments[s] === segments[t]);
+      m[t * S + s] = ok ? 0 : -1e9;
     }
   }
   return m;

@@ -116,6 +116,13 @@ export class CompiledGraph {
     return this.declared.has(name);
   }
 
+  /** The tensors among `named` that the graph takes: a model's parameters less those it pruned. */
+  taken(named: Iterable<[string, HostTensor]>): Record<string, HostTensor> {
+    const feeds: Record<string, HostTensor> = {};
+    for (const [name, t] of named) if (this.declared.has(name)) feeds[name] = t;
+    return feeds;
+  }
+
   static async create(model: OnnxModel, opts: SessionOptions = {}): Promise<CompiledGraph> {
     const device = opts.device ?? "cpu";
     await checkDevice(device);

@@ -14,12 +14,12 @@
 
 import { checkOutputTarget, withAtomicOutput } from "../checkpoint/atomicOutput.js";
 import {
-  DEFAULT_TEXT_EXTENSIONS,
   DEFAULT_TEXT_FIELD,
   fileFormat,
   type InputFile,
   listInputFiles,
   type ListOptions,
+  noInputFiles,
   readInputDocuments,
 } from "../data/corpus.js";
 import { UsageError } from "../errors.js";
@@ -406,10 +406,7 @@ export async function trainBpe(opts: TrainBpeOptions): Promise<TrainBpeResult> {
   if (textField === "") throw new UsageError("--text-field must not be empty");
   if (opts.inputs.length === 0) throw new UsageError("name the text to train on (files or folders)");
   const files = await inputFiles(opts.inputs, { extensions: opts.extensions, onSkip: opts.onSkip });
-  if (files.length === 0)
-    throw new UsageError(
-      `no input files in ${opts.inputs.join(", ")} (dot-files are skipped; folders are read for ${(opts.extensions ?? DEFAULT_TEXT_EXTENSIONS).join(", ")} files, --ext chooses)`,
-    );
+  if (files.length === 0) throw noInputFiles(opts.inputs, opts.extensions);
 
   const readStarted = performance.now();
   opts.onReadStart?.(files.reduce((sum, f) => sum + f.bytes, 0));

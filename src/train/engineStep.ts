@@ -144,9 +144,7 @@ export class EngineStep {
           takes,
         )
       : auxFeeds(this.decoder, 0, T, causalPositions(T), takes);
-    const feeds: Record<string, HostTensor> = { ...aux, ...b.feeds, tokens: int64Rows(b.tokens) };
-    for (const [name, t] of this.params) if (graph.takes(name)) feeds[name] = t;
-    return feeds;
+    return { ...aux, ...b.feeds, tokens: int64Rows(b.tokens), ...graph.taken(this.params) };
   }
 
   private optimizerFeeds(lr: number): Record<string, HostTensor> {

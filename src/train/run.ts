@@ -261,6 +261,8 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
     // Starting point: the base model, or a checkpoint of this same run.
     let params = base.params;
     let state: TrainerState | undefined;
+    // Every schedule the run has had, with the step it took effect (only once it has changed).
+    let scheduleHistory: { from_step: number; schedule: Schedule }[] = [];
     if (resumeFrom) {
       state = await readTrainerState(resumeFrom);
       if (state.objective !== spec.method) {
@@ -278,6 +280,7 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
         }
       }
       const before = state.settings.schedule as Schedule | undefined;
+      scheduleHistory = [...((state.settings.schedule_history as typeof scheduleHistory | undefined) ?? [])];
       if (before && !sameSchedule(before, schedule)) {
         if (!o.overrideSchedule) {
           throw new UsageError(
@@ -288,6 +291,8 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
         note(
           `schedule changed at step ${state.step}: ${describeSchedule(before)} -> ${describeSchedule(schedule)}`,
         );
+        if (scheduleHistory.length === 0) scheduleHistory.push({ from_step: 0, schedule: before });
+        scheduleHistory.push({ from_step: state.step, schedule });
       }
       params = (await loadWeights(resumeFrom)).params;
       objective.restore(state.data_position);
@@ -310,16 +315,6 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
       if (resumeFrom && state) engine.restore(await readOptimizerState(resumeFrom, state.step), resumeFrom);
       const metrics = join(o.out, METRICS_FILE);
       if (state) await trimMetrics(metrics, state.step);
-      // A schedule changed on resume (--override-schedule) is recorded with the step it took effect.
-      const previous = state?.settings.schedule as Schedule | undefined;
-      const history = (state?.settings.schedule_history as { from_step: number; schedule: Schedule }[]) ?? [];
-      const scheduleHistory =
-        state && previous && !sameSchedule(previous, schedule)
-          ? [
-              ...(history.length ? history : [{ from_step: 0, schedule: previous }]),
-              { from_step: state.step, schedule },
-            ]
-          : history;
       const settings = {
         model: base.folder.dir,
         ...objective.settings,
@@ -337,7 +332,7 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
         ...(scheduleHistory.length > 0 && { schedule_history: scheduleHistory }),
       };
       let lastEval = state?.last_eval;
-      const startEval = lastEval;
+      let startEval = lastEval;
       const losses: number[] = [];
       const baseCard = existsSync(join(base.folder.dir, "README.md"))
         ? await readFile(join(base.folder.dir, "README.md"), "utf8")
@@ -389,10 +384,9 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
       const evaluate = evalModel ? () => objective.evaluate!(evalModel) : undefined;
 
       o.onStart?.({ totalSteps, startStep: state?.step ?? 0 });
-      let startEvalOfRun = startEval;
       if (o.evalAtStart && !state && evaluate) {
         lastEval = await evaluate();
-        startEvalOfRun = lastEval;
+        startEval = lastEval;
         const rec: Record<string, number> = { step: 0, tokens: 0 };
         for (const [k, v] of Object.entries(lastEval)) rec[`eval_${k}`] = v;
         appendFileSync(metrics, JSON.stringify(rec) + "\n");
@@ -440,7 +434,7 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
         interrupted: r.interrupted,
         checkpoint: r.lastCheckpoint,
         lastEval: r.lastEval ?? lastEval,
-        startEval: startEvalOfRun,
+        startEval,
         firstLoss: losses[0],
         lastLoss: losses.at(-1),
         trainLossStart: mean(losses.slice(0, k)),

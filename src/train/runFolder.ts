@@ -4,7 +4,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { checkReplaceable } from "../checkpoint/atomicOutput.js";
 import { OutputError, UsageError } from "../errors.js";
 import type { StepRecord } from "./loop.js";
 import { listCheckpoints, readTrainerState } from "./trainCheckpoint.js";
@@ -30,12 +29,14 @@ export async function resumePoint(out: string, resume: boolean | string): Promis
   return best;
 }
 
-/** Clears or refuses an existing run folder (checkOutputTarget ran first), then proves it writable. */
+/**
+ * Clears or refuses an existing run folder, then proves it writable. The caller has already
+ * refused a folder deepen did not write (checkReplaceable), before any input was read.
+ */
 export async function prepareRunFolder(out: string, o: { resume?: boolean | string; force?: boolean }) {
   if (existsSync(out) && !o.resume) {
     const entries = readdirSync(out);
     if (entries.length > 0) {
-      checkReplaceable(out);
       if (o.force) await rm(out, { recursive: true, force: true });
       else if (existsSync(join(out, FINAL_DIR))) {
         throw new OutputError(`${out} holds a finished run; --force replaces it, --resume continues it`);

@@ -110,15 +110,31 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
   } catch (e) {
     throw new CheckpointError(file, `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
   }
+  if (!isObject(state)) throw new CheckpointError(file, "not a JSON object");
   if (state.format === 1) {
     // Written before objectives existed: a pretraining run whose data position sat at the top.
     const old = state as unknown as { epoch: number; cursor: number };
-    return { ...state, objective: "pretrain", data_position: { epoch: old.epoch, cursor: old.cursor } };
-  }
-  if (state.format !== TRAINER_STATE_FORMAT)
+    state = { ...state, objective: "pretrain", data_position: { epoch: old.epoch, cursor: old.cursor } };
+  } else if (state.format !== TRAINER_STATE_FORMAT) {
     throw new CheckpointError(file, `format ${state.format}, expected ${TRAINER_STATE_FORMAT}`);
+  }
+  // Resume reads every one of these; a damaged file is named here, not met as a crash later.
+  for (const key of ["step", "tokens_seen", "skipped_nonfinite"] as const) {
+    if (!Number.isInteger(state[key]) || state[key] < 0)
+      throw new CheckpointError(
+        file,
+        `${key} must be a non-negative integer, got ${JSON.stringify(state[key])}`,
+      );
+  }
+  if (typeof state.objective !== "string") throw new CheckpointError(file, "objective must be a string");
+  for (const key of ["fingerprint", "settings", "data_position"] as const) {
+    if (!isObject(state[key])) throw new CheckpointError(file, `${key} must be a JSON object`);
+  }
   return state;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The AdamW moments of a checkpoint. */
 export async function readOptimizerState(dir: string, step: number): Promise<OptimizerState> {

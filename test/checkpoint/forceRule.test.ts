@@ -26,33 +26,18 @@ test("upscale, merge, init, tokenizer train, train pretrain and demo refuse to r
     yaml,
     `merge_method: linear\nmodels:\n  - model: ${model}\n    parameters: {weight: 1}\ndtype: float32\n`,
   );
-  const commands = (out: string) => [
-    ["upscale", model, "-o", out, "--force"],
-    ["merge", yaml, "-o", out, "--force"],
-    ["init", "-o", out, "--tokenizer", model, "--force"],
-    ["tokenizer", "train", corpus, "--vocab", "300", "-o", out, "--force"],
-    [
-      "train",
-      "pretrain",
-      "--model",
-      model,
-      "--data",
-      corpus,
-      "--out",
-      out,
-      "--max-steps",
-      "1",
-      "--seq-len",
-      "16",
-      "--batch",
-      "1",
-      "--force",
-    ],
-    ["demo", "--quick", "--steps", "1", "--out", out, "--force"],
-  ];
-  for (const args of commands("X")) {
+  // Temporary paths hold no spaces, so each command reads as one line.
+  const commands = [
+    `upscale ${model} -o OUT --force`,
+    `merge ${yaml} -o OUT --force`,
+    `init -o OUT --tokenizer ${model} --force`,
+    `tokenizer train ${corpus} --vocab 300 -o OUT --force`,
+    `train pretrain --model ${model} --data ${corpus} -o OUT --max-steps 1 --seq-len 16 --batch 1 --force`,
+    `demo --quick --steps 1 -o OUT --force`,
+  ].map((c) => c.split(" "));
+  for (const args of commands) {
     const dir = precious();
-    const r = runCli(args.map((a) => (a === "X" ? dir : a)));
+    const r = runCli(args.map((a) => (a === "OUT" ? dir : a)));
     assert.notEqual(r.code, 0, `${args[0]} ${args[1]} should refuse`);
     assert.match(r.stderr, refused, `${args[0]}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split("\n").length, 1, "one line");

@@ -13,10 +13,22 @@ test("npx deepen is quiet: onnxruntime-node's CUDA download is declined in packa
     allowScripts?: Record<string, boolean>;
   };
   assert.equal(pkg.allowScripts?.["onnxruntime-node"], false);
-  const r = spawnSync("npx", ["--offline", "deepen", "inspect", join(repo, "no-such-model")], {
-    cwd: repo,
-    encoding: "utf8",
-  });
+  // Through npm exec, which reads the project's npm config as `npx deepen` does; the CLI is run by
+  // path, so the check does not depend on the bin's executable bit (a plain tsc build does not set it).
+  const r = spawnSync(
+    "npx",
+    [
+      "--offline",
+      "node",
+      join(repo, "dist", "src", "cli", "main.js"),
+      "inspect",
+      join(repo, "no-such-model"),
+    ],
+    {
+      cwd: repo,
+      encoding: "utf8",
+    },
+  );
   assert.equal(r.status, 1);
   assert.equal(r.stdout, "");
   assert.match(r.stderr, /^deepen: .*no-such-model: no such folder\n$/);

@@ -43,3 +43,32 @@ test("a trainer state of an unknown format is refused, naming the file", async (
   const dir = write("v9", { format: 9 });
   await assert.rejects(readTrainerState(dir), /trainer_state\.json: format 9, expected 2/);
 });
+
+test("a damaged trainer state is named with what is wrong, not met as a crash on resume", async () => {
+  const good = {
+    format: 2,
+    objective: "pretrain",
+    step: 4,
+    tokens_seen: 64,
+    data_position: { epoch: 0, cursor: 8 },
+    skipped_nonfinite: 0,
+    finished: false,
+    fingerprint: { seed: 0 },
+    settings: {},
+  };
+  assert.equal((await readTrainerState(write("good", good))).step, 4);
+  const cases: [Record<string, unknown> | null, RegExp][] = [
+    [null, /not a JSON object/],
+    [{ ...good, data_position: undefined }, /data_position must be a JSON object/],
+    [{ ...good, fingerprint: [1] }, /fingerprint must be a JSON object/],
+    [{ ...good, step: -1 }, /step must be a non-negative integer, got -1/],
+    [{ ...good, objective: 3 }, /objective must be a string/],
+  ];
+  for (const [i, [state, re]] of cases.entries()) {
+    await assert.rejects(
+      readTrainerState(write(`bad${i}`, state as Record<string, unknown>)),
+      (e: Error) =>
+        e.name === "CheckpointError" && /trainer_state\.json: /.test(e.message) && re.test(e.message),
+    );
+  }
+});
