@@ -184,7 +184,7 @@ export async function listInputFiles(paths: readonly string[], opts: ListOptions
 }
 
 /** The file's bytes, decompressed when it is gzip, counting bytes read from disk. */
-function openBytes(file: string, gzip: boolean, onBytes?: (bytes: number) => void): Readable {
+export function openBytes(file: string, gzip: boolean, onBytes?: (bytes: number) => void): Readable {
   const raw = createReadStream(file);
   const streams: (Readable | Transform)[] = [raw];
   if (onBytes)
@@ -203,7 +203,7 @@ function openBytes(file: string, gzip: boolean, onBytes?: (bytes: number) => voi
 }
 
 /** A read error as a one-line UsageError naming the file. */
-function readError(file: string, e: unknown): Error {
+export function readError(file: string, e: unknown): Error {
   if (e instanceof UsageError) return e;
   const err = e as NodeJS.ErrnoException;
   if (err.code === "ENOENT") return new UsageError(`${file}: no such file`);
@@ -233,7 +233,7 @@ async function readWhole(file: string, gzip: boolean, onBytes?: (bytes: number) 
 
 /** The file's lines as strings, split on `\n` (a `\r` before it dropped); `\n` never occurs inside a
  * UTF-8 multi-byte character, so lines are cut from the bytes before any decoding. */
-async function* readLines(
+export async function* readLines(
   file: string,
   gzip: boolean,
   onBytes?: (bytes: number) => void,
@@ -268,7 +268,8 @@ async function* readLines(
   if (pendingLength > 0) yield { line: finish(Buffer.alloc(0)), number };
 }
 
-const describe = (v: unknown) =>
+/** What a JSON value is, for an error message: "null", "a list", "an object", "a number"… */
+export const describe = (v: unknown) =>
   v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : `a ${typeof v}`;
 
 /**
