@@ -46,7 +46,7 @@ function isWithin(child: string, parent: string): boolean {
 
 /** What deepen writes, recognised by the files it always puts there. */
 export type OutputKind =
-  "model folder" | "run folder" | "report folder" | "tokenizer folder" | "token cache entry";
+  "model folder" | "run folder" | "report folder" | "tokenizer folder" | "token cache entry" | "data folder";
 
 /** Which kind of deepen output `dir` holds, "empty" for an empty folder, or undefined for anything else. */
 export function outputKind(dir: string): OutputKind | "empty" | undefined {
@@ -62,6 +62,8 @@ export function outputKind(dir: string): OutputKind | "empty" | undefined {
   if (has("demo.json")) return "report folder";
   if (has("tokenizer.json")) return "tokenizer folder";
   if (has("tokens.u32") && has("index.json")) return "token cache entry";
+  // A generated data set (deepen data math): its splits and the info.json that records how it was made.
+  if (has("info.json") && has("train.jsonl")) return "data folder";
   return undefined;
 }
 
@@ -81,7 +83,7 @@ export function checkReplaceable(target: string): void {
   if (!statSync(out).isDirectory()) refuse("it is a file, not a folder deepen wrote");
   if (outputKind(out) === undefined) {
     refuse(
-      `it holds ${countOf(readdirSync(out).length, "entry", "entries")} and is not a model, run, report or tokenizer folder deepen wrote (remove it yourself, or choose another output)`,
+      `it holds ${countOf(readdirSync(out).length, "entry", "entries")} and is not a model, run, report, tokenizer or data folder deepen wrote (remove it yourself, or choose another output)`,
     );
   }
 }

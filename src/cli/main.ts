@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { VERSION } from "../version.js";
+import { registerData } from "./data.js";
 import { registerDemo } from "./demo.js";
 import { registerEval } from "./eval.js";
 import { registerGenerate } from "./generate.js";
@@ -40,5 +41,6 @@ registerTrain(program);
 registerTokenizer(program);
 registerMerge(program);
 registerDemo(program);
+registerData(program);
 
 await program.parseAsync(process.argv);

@@ -16,9 +16,9 @@ const precious = () => {
 };
 const intact = (dir: string) => readFileSync(join(dir, "notes.txt"), "utf8") === "years of work\n";
 const refused =
-  /--force will not replace .*: it holds 1 entry and is not a model, run, report or tokenizer folder deepen wrote/;
+  /--force will not replace .*: it holds 1 entry and is not a model, run, report, tokenizer or data folder deepen wrote/;
 
-test("upscale, merge, init, tokenizer train, train pretrain and demo refuse to replace a folder deepen did not write", () => {
+test("upscale, merge, init, tokenizer train, train pretrain, demo and data math refuse to replace a folder deepen did not write", () => {
   const corpus = join(root, "corpus.txt");
   writeFileSync(corpus, "the cat sat on the mat. ".repeat(200));
   const yaml = join(root, "merge.yml");
@@ -34,6 +34,7 @@ test("upscale, merge, init, tokenizer train, train pretrain and demo refuse to r
     `tokenizer train ${corpus} --vocab 300 -o OUT --force`,
     `train pretrain --model ${model} --data ${corpus} -o OUT --max-steps 1 --seq-len 16 --batch 1 --force`,
     `demo --quick --steps 1 -o OUT --force`,
+    `data math -o OUT --n 8 --force`,
   ].map((c) => c.split(" "));
   for (const args of commands) {
     const dir = precious();

@@ -344,7 +344,7 @@ test("bad inputs are one-line errors, and an existing output is left as it was",
     await assert.rejects(
       trainTokenizer({ inputs: [good], out: mine, vocabSize: 300, force }),
       err(
-        /--force will not replace .*not a model, run, report or tokenizer folder deepen wrote/,
+        /--force will not replace .*not a model, run, report, tokenizer or data folder deepen wrote/,
         OutputError,
       ),
     );
