@@ -3,10 +3,15 @@ import { countOf } from "../formatCount.js";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { pretrain } from "../train/pretrain.js";
-import { type RunResult, SUMMARY_STEPS } from "../train/run.js";
+import { type RunOptions, type RunResult, SUMMARY_STEPS } from "../train/run.js";
+import { sft } from "../train/sft.js";
+import { snakeCaseKeys } from "../report/snakeCaseKeys.js";
+import { INSTRUCTION_EXTENSIONS } from "../data/instruct/read.js";
+import { INSTRUCTION_FORMATS, parseInstructionFormat } from "../data/instruct/formats.js";
+import { BUILTIN_TEMPLATES } from "../tokenizer/builtinTemplates.js";
 import type { StepRecord } from "../train/loop.js";
 import type { ScheduleKind } from "../train/schedule.js";
-import { ADAMW_DEFAULTS, PRETRAIN_DEFAULTS, RUN_DEFAULTS } from "../train/defaults.js";
+import { ADAMW_DEFAULTS, PRETRAIN_DEFAULTS, RUN_DEFAULTS, SFT_DEFAULTS } from "../train/defaults.js";
 import { parseDevice } from "./deviceOption.js";
 import { EXT_HELP, parseCount, parseExtensions, parseNumber } from "./parseOptions.js";
 import { runCommand } from "./run.js";
@@ -45,6 +50,15 @@ interface Flags {
   device: string;
   cacheDir?: string;
   verbose?: boolean;
+  json?: boolean;
+  format?: string;
+  template?: string;
+  addChatTokens?: boolean;
+  pack?: boolean;
+  truncate?: boolean;
+  lastTurnOnly?: boolean;
+  trainOnPrompt?: boolean;
+  skipBad?: boolean;
 }
 
 const fmt = (r: StepRecord, total: number) =>
@@ -54,25 +68,19 @@ const fmt = (r: StepRecord, total: number) =>
     ? ` | eval loss ${r.eval_loss.toFixed(4)} ppl ${r.eval_perplexity!.toFixed(3)}`
     : "");
 
-export function registerTrain(program: Command): void {
-  const train = program.command("train").description("train a model on the engine");
-  train
-    .command("pretrain")
-    .description("continued pretraining: pack a corpus, AdamW with a schedule, checkpoints, exact resume")
+/** Options every training command takes (the run scaffold's), with their defaults. */
+function runOptions(cmd: Command, lr: number): Command {
+  return cmd
     .requiredOption("--model <dir>", "model folder to start from (required)")
-    .option("--data <paths...>", "text files, folders, JSONL (text field), or .gz of either")
     .requiredOption("-o, --out <dir>", "run folder: checkpoint-NNNNNN/, final/, metrics.jsonl (required)")
-    .option("--seq-len <n>", "tokens per sequence", String(PRETRAIN_DEFAULTS.seqLen))
     .option("--batch <n>", "sequences per micro-batch", String(RUN_DEFAULTS.batch))
     .option("--grad-accum <n>", "micro-batches per optimizer step", String(RUN_DEFAULTS.gradAccum))
-    .option("--lr <x>", "peak learning rate", String(RUN_DEFAULTS.lr))
+    .option("--lr <x>", "peak learning rate", String(lr))
     .option("--min-lr <x>", `learning rate at the end of decay (default lr/${RUN_DEFAULTS.minLrDivisor})`)
     .option("--warmup <n>", "warmup steps", String(RUN_DEFAULTS.warmup))
     .option("--schedule <kind>", "cosine, linear or constant", RUN_DEFAULTS.schedule)
     .option("--max-steps <n>", "optimizer steps")
     .option("--max-tokens <n>", "training tokens (sets the steps)")
-    .option("--eval-data <paths...>", "held-out text")
-    .option("--eval-fraction <f>", "hold out this fraction of the documents instead")
     .option("--eval-every <n>", "steps between evaluations (default: a tenth of the run)")
     .option(
       "--eval-batches <n>",
@@ -82,8 +90,6 @@ export function registerTrain(program: Command): void {
     .option("--save-every <n>", "steps between checkpoints (one is always saved at the end)")
     .option("--keep-last <k>", "keep only the newest k checkpoints")
     .option("--seed <n>", "shuffling seed", String(RUN_DEFAULTS.seed))
-    .option("--text-field <name>", "JSONL field holding the text", PRETRAIN_DEFAULTS.textField)
-    .option("--ext <list>", EXT_HELP)
     .option(
       "--train-layers <spec>",
       'train only these layers: "8-15,40-47", or "new" (the layers a surgery added)',
@@ -100,99 +106,198 @@ export function registerTrain(program: Command): void {
       String(ADAMW_DEFAULTS.weightDecay),
     )
     .option("--device <name>", "cpu, cuda or webgpu", "cpu")
-    .option("--cache-dir <dir>", "token cache (default $DEEPEN_CACHE or ~/.cache/deepen)")
-    .option("--verbose", "print stack traces on errors")
-    .action(async (f: Flags) => {
-      await runCommand(!!f.verbose, async () => {
-        if (!f.data?.length) throw new UsageError("--data: name the training text (files, folders, JSONL)");
-        const opt = (v: string | undefined, name: string) =>
-          v === undefined ? undefined : parseCount(v, name);
-        let stop = false;
-        const onSigint = () => {
-          if (stop) process.exit(130); // a second Ctrl-C does not wait for the checkpoint
-          stop = true;
-          process.stderr.write(
-            "\ninterrupt: saving a checkpoint after this step (Ctrl-C again to quit now)\n",
-          );
-        };
-        process.on("SIGINT", onSigint);
-        const tty = process.stderr.isTTY;
-        let bar: cliProgress.SingleBar | undefined;
-        let total = 0;
-        const started = Date.now();
-        try {
-          const r = await pretrain({
-            model: f.model!,
-            data: f.data,
-            out: f.out!,
-            seqLen: parseCount(f.seqLen, "--seq-len"),
-            batch: parseCount(f.batch, "--batch"),
-            gradAccum: parseCount(f.gradAccum, "--grad-accum"),
-            lr: parseNumber(f.lr, "--lr"),
-            minLr: f.minLr === undefined ? undefined : parseNumber(f.minLr, "--min-lr"),
-            warmup: parseCount(f.warmup, "--warmup"),
-            schedule: f.schedule as ScheduleKind,
-            maxSteps: opt(f.maxSteps, "--max-steps"),
-            maxTokens: opt(f.maxTokens, "--max-tokens"),
-            evalData: f.evalData,
-            evalFraction:
-              f.evalFraction === undefined ? undefined : parseNumber(f.evalFraction, "--eval-fraction"),
-            evalEvery: opt(f.evalEvery, "--eval-every"),
-            evalBatches: opt(f.evalBatches, "--eval-batches"),
-            evalAtStart: f.evalAtStart,
-            saveEvery: opt(f.saveEvery, "--save-every"),
-            keepLast: opt(f.keepLast, "--keep-last"),
-            seed: parseCount(f.seed, "--seed"),
-            textField: f.textField,
-            extensions: parseExtensions(f.ext),
-            trainLayers: f.trainLayers,
-            freezeEmbeddings: f.freezeEmbeddings,
-            resume: f.resume,
-            skipNonFinite: f.skipNonfinite,
-            overrideSchedule: f.overrideSchedule,
-            force: f.force,
-            clipNorm: parseNumber(f.clip, "--clip"),
-            weightDecay: parseNumber(f.weightDecay, "--weight-decay"),
-            device: parseDevice(f.device),
-            cacheDir: f.cacheDir,
-            command: ["deepen", ...process.argv.slice(2)].join(" "),
-            onNote: (m) => process.stderr.write(`${m}\n`),
-            interrupted: () => stop,
-            onStart: ({ totalSteps, startStep }) => {
-              total = totalSteps;
-              if (!tty) return;
-              bar = new cliProgress.SingleBar(
-                {
-                  format:
-                    "training [{bar}] {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}",
-                  stream: process.stderr,
-                },
-                cliProgress.Presets.shades_classic,
-              );
-              bar.start(totalSteps, startStep, { loss: "-", tps: "-" });
-            },
-            onLog: (rec) => {
-              if (bar) {
-                bar.update(rec.step, { loss: rec.loss.toFixed(4), tps: rec.tokens_per_s.toFixed(0) });
-                if (rec.eval_loss !== undefined) process.stderr.write(`\n${fmt(rec, total)}\n`);
-              } else {
-                process.stderr.write(fmt(rec, total) + "\n");
-              }
-            },
-          });
-          bar?.stop();
-          const secs = ((Date.now() - started) / 1000).toFixed(0);
-          if (r.interrupted) {
-            process.stdout.write(
-              `interrupted after step ${r.steps}: saved ${r.checkpoint}; continue with --resume\n`,
-            );
-            process.exitCode = 130;
-          } else process.stdout.write(runSummary(r, secs) + "\n");
-        } finally {
-          process.off("SIGINT", onSigint);
+    .option("--json", "print the run's result as one JSON object instead of the summary line")
+    .option("--verbose", "print stack traces on errors");
+}
+
+const opt = (v: string | undefined, name: string) => (v === undefined ? undefined : parseCount(v, name));
+
+/** The scaffold's options from the flags every training command shares. */
+function runFlags(f: Flags): RunOptions {
+  return {
+    model: f.model!,
+    out: f.out!,
+    batch: parseCount(f.batch, "--batch"),
+    gradAccum: parseCount(f.gradAccum, "--grad-accum"),
+    lr: parseNumber(f.lr, "--lr"),
+    minLr: f.minLr === undefined ? undefined : parseNumber(f.minLr, "--min-lr"),
+    warmup: parseCount(f.warmup, "--warmup"),
+    schedule: f.schedule as ScheduleKind,
+    maxSteps: opt(f.maxSteps, "--max-steps"),
+    maxTokens: opt(f.maxTokens, "--max-tokens"),
+    evalEvery: opt(f.evalEvery, "--eval-every"),
+    evalAtStart: f.evalAtStart,
+    saveEvery: opt(f.saveEvery, "--save-every"),
+    keepLast: opt(f.keepLast, "--keep-last"),
+    seed: parseCount(f.seed, "--seed"),
+    trainLayers: f.trainLayers,
+    freezeEmbeddings: f.freezeEmbeddings,
+    resume: f.resume,
+    skipNonFinite: f.skipNonfinite,
+    overrideSchedule: f.overrideSchedule,
+    force: f.force,
+    clipNorm: parseNumber(f.clip, "--clip"),
+    weightDecay: parseNumber(f.weightDecay, "--weight-decay"),
+    device: parseDevice(f.device),
+    command: ["deepen", ...process.argv.slice(2)].join(" "),
+  };
+}
+
+/** The data options pretraining and SFT share: held-out data and how much of it to score. */
+function evalFlags(f: Flags) {
+  return {
+    evalData: f.evalData,
+    evalFraction: f.evalFraction === undefined ? undefined : parseNumber(f.evalFraction, "--eval-fraction"),
+    evalBatches: opt(f.evalBatches, "--eval-batches"),
+  };
+}
+
+/**
+ * Runs a training command with Ctrl-C saving a checkpoint, a progress bar on a terminal (a line per
+ * step otherwise), and the closing summary.
+ */
+async function runWithProgress(
+  run: (o: Partial<RunOptions>) => Promise<RunResult>,
+  json = false,
+): Promise<void> {
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130); // a second Ctrl-C does not wait for the checkpoint
+    stop = true;
+    process.stderr.write("\ninterrupt: saving a checkpoint after this step (Ctrl-C again to quit now)\n");
+  };
+  process.on("SIGINT", onSigint);
+  const tty = process.stderr.isTTY;
+  let bar: cliProgress.SingleBar | undefined;
+  let total = 0;
+  const started = Date.now();
+  try {
+    const r = await run({
+      onNote: (m) => process.stderr.write(`${m}\n`),
+      interrupted: () => stop,
+      onStart: ({ totalSteps, startStep }) => {
+        total = totalSteps;
+        if (!tty) return;
+        bar = new cliProgress.SingleBar(
+          {
+            format:
+              "training [{bar}] {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}",
+            stream: process.stderr,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(totalSteps, startStep, { loss: "-", tps: "-" });
+      },
+      onLog: (rec) => {
+        if (bar) {
+          bar.update(rec.step, { loss: rec.loss.toFixed(4), tps: rec.tokens_per_s.toFixed(0) });
+          if (rec.eval_loss !== undefined) process.stderr.write(`\n${fmt(rec, total)}\n`);
+        } else {
+          process.stderr.write(fmt(rec, total) + "\n");
         }
-      });
+      },
     });
+    bar?.stop();
+    const secs = ((Date.now() - started) / 1000).toFixed(0);
+    if (json) process.stdout.write(JSON.stringify(snakeCaseKeys({ ...r, seconds: Number(secs) })) + "\n");
+    if (r.interrupted) {
+      if (!json)
+        process.stdout.write(
+          `interrupted after step ${r.steps}: saved ${r.checkpoint}; continue with --resume\n`,
+        );
+      process.exitCode = 130;
+    } else if (!json) process.stdout.write(runSummary(r, secs) + "\n");
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+export function registerTrain(program: Command): void {
+  const train = program.command("train").description("train a model on the engine");
+  runOptions(
+    train
+      .command("pretrain")
+      .description("continued pretraining: pack a corpus, AdamW with a schedule, checkpoints, exact resume")
+      .option("--data <paths...>", "text files, folders, JSONL (text field), or .gz of either")
+      .option("--seq-len <n>", "tokens per sequence", String(PRETRAIN_DEFAULTS.seqLen))
+      .option("--eval-data <paths...>", "held-out text")
+      .option("--eval-fraction <f>", "hold out this fraction of the documents instead")
+      .option("--text-field <name>", "JSONL field holding the text", PRETRAIN_DEFAULTS.textField)
+      .option("--ext <list>", EXT_HELP)
+      .option("--cache-dir <dir>", "token cache (default $DEEPEN_CACHE or ~/.cache/deepen)"),
+    RUN_DEFAULTS.lr,
+  ).action(async (f: Flags) => {
+    await runCommand(!!f.verbose, async () => {
+      if (!f.data?.length) throw new UsageError("--data: name the training text (files, folders, JSONL)");
+      const o = {
+        ...runFlags(f),
+        ...evalFlags(f),
+        data: f.data,
+        seqLen: parseCount(f.seqLen, "--seq-len"),
+        textField: f.textField,
+        extensions: parseExtensions(f.ext),
+        cacheDir: f.cacheDir,
+      };
+      await runWithProgress((cli) => pretrain({ ...o, ...cli }), !!f.json);
+    });
+  });
+
+  runOptions(
+    train
+      .command("sft")
+      .description(
+        "supervised fine-tuning on instruction data: chat template, loss on the assistant's tokens, optional packing",
+      )
+      .option(
+        "--data <paths...>",
+        "instruction data: JSONL, JSON arrays, Parquet (or .gz of JSON/JSONL), files or folders",
+      )
+      .option(
+        "--format <shape>",
+        `record shape of every file (default: detected per file): ${INSTRUCTION_FORMATS.join(", ")}`,
+      )
+      .option(
+        "--template <name>",
+        `chat template to render with (default: the model's own): ${Object.keys(BUILTIN_TEMPLATES).join(", ")}`,
+      )
+      .option(
+        "--add-chat-tokens",
+        "add the template's special tokens the vocabulary lacks, growing the embeddings",
+      )
+      .option("--seq-len <n>", "tokens per sequence", String(SFT_DEFAULTS.seqLen))
+      .option("--pack", "pack several examples per sequence (each attends only to itself)")
+      .option("--truncate", "keep the first --seq-len tokens of longer examples instead of dropping them")
+      .option("--last-turn-only", "train on the final assistant message only")
+      .option("--train-on-prompt", "train on every token, prompts and template included")
+      .option("--skip-bad", "skip malformed records (counted) instead of stopping at the first")
+      .option("--eval-data <paths...>", "held-out instruction data")
+      .option("--eval-fraction <f>", "hold out this fraction of the examples instead")
+      .option(
+        "--ext <list>",
+        `in folders, read only these extensions (default ${INSTRUCTION_EXTENSIONS.join(",")})`,
+      ),
+    SFT_DEFAULTS.lr,
+  ).action(async (f: Flags) => {
+    await runCommand(!!f.verbose, async () => {
+      if (!f.data?.length) throw new UsageError("--data: name the instruction data (JSONL, JSON, Parquet)");
+      const o = {
+        ...runFlags(f),
+        ...evalFlags(f),
+        data: f.data,
+        seqLen: parseCount(f.seqLen, "--seq-len"),
+        format: f.format === undefined ? undefined : parseInstructionFormat(f.format),
+        template: f.template,
+        addChatTokens: f.addChatTokens,
+        pack: f.pack,
+        truncate: f.truncate,
+        lastTurnOnly: f.lastTurnOnly,
+        trainOnPrompt: f.trainOnPrompt,
+        skipBad: f.skipBad,
+        extensions: parseExtensions(f.ext),
+      };
+      await runWithProgress((cli) => sft({ ...o, ...cli }), !!f.json);
+    });
+  });
 }
 
 /** The closing line: what this run trained and how the held-out loss moved (training loss when none). */

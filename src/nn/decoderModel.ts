@@ -112,32 +112,35 @@ export class DecoderModel {
   }
 
   /**
-   * Starts incremental decoding of one sequence with room for `maxLength` tokens: `prefill` runs the
-   * prompt once and fills the KV cache; each `step` runs one token against the cache.
+   * Starts incremental decoding of `rows` sequences side by side with room for `maxLength` tokens
+   * each: `prefill` runs the prompts (all of one length, so every row has the same positions and
+   * masks) and fills the KV cache; each `step` runs one token per row against the cache.
    */
-  decoding(maxLength: number): DecodingSession {
-    return new DecodingSession(this, maxLength);
+  decoding(maxLength: number, rows = 1): DecodingSession {
+    return new DecodingSession(this, maxLength, rows);
   }
 
   /** @internal */
-  async runPrefill(prompt: number[]) {
-    const T = prompt.length;
-    const graph = await this.cache.get(`prefill:${T}`, () => {
+  async runPrefill(prompts: number[][]) {
+    const B = prompts.length;
+    const T = prompts[0]!.length;
+    const graph = await this.cache.get(`prefill:${B}x${T}`, () => {
       const g = new Graph();
-      const dec = buildDecoder(g, this.decoder, this.shapes, 1, T);
+      const dec = buildDecoder(g, this.decoder, this.shapes, B, T);
       const outs: Record<string, ReturnType<typeof g.op>> = { logits: dec.logits };
       dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
       dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
       return toOnnx(g, outs);
     });
-    return graph.run({ ...this.modelFeeds(graph, 0, T, causalPositions(T)), tokens: int64Rows([prompt]) });
+    return graph.run({ ...this.modelFeeds(graph, 0, T, causalPositions(T)), tokens: int64Rows(prompts) });
   }
 
   /** @internal */
-  async runStep(token: number, position: number, cacheLength: number, past: Record<string, HostTensor>) {
-    const graph = await this.cache.get(`step:${cacheLength}`, () => {
+  async runStep(tokens: number[], position: number, cacheLength: number, past: Record<string, HostTensor>) {
+    const B = tokens.length;
+    const graph = await this.cache.get(`step:${B}x${cacheLength}`, () => {
       const g = new Graph();
-      const dec = buildDecoder(g, this.decoder, this.shapes, 1, 1, { mode: { kind: "cached", cacheLength } });
+      const dec = buildDecoder(g, this.decoder, this.shapes, B, 1, { mode: { kind: "cached", cacheLength } });
       const outs: Record<string, ReturnType<typeof g.op>> = { logits: dec.logits };
       dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
       dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
@@ -149,7 +152,7 @@ export class DecoderModel {
     return graph.run({
       ...this.modelFeeds(graph, position, 1, keyPos),
       ...past,
-      tokens: int64Rows([[token]]),
+      tokens: int64Rows(tokens.map((t) => [t])),
     });
   }
 
@@ -158,7 +161,7 @@ export class DecoderModel {
   }
 }
 
-/** One sequence's KV cache: per layer [1, kv heads, maxLength, head_dim] keys and values. */
+/** The KV cache of `rows` sequences decoded side by side: per layer [rows, kv heads, maxLength, head_dim]. */
 export class DecodingSession {
   private readonly past: Record<string, HostTensor> = {};
   private length = 0;
@@ -166,14 +169,15 @@ export class DecodingSession {
   constructor(
     private readonly model: DecoderModel,
     readonly maxLength: number,
+    readonly rows = 1,
   ) {
     const { kvHeads, headDim, config } = model.decoder;
     for (let l = 0; l < config.num_hidden_layers; l++) {
       for (const kind of ["key", "value"]) {
         this.past[`past_${kind}_${l}`] = {
           dtype: "float32",
-          shape: [1, kvHeads, maxLength, headDim],
-          data: new Float32Array(kvHeads * maxLength * headDim),
+          shape: [rows, kvHeads, maxLength, headDim],
+          data: new Float32Array(rows * kvHeads * maxLength * headDim),
         };
       }
     }
@@ -183,14 +187,14 @@ export class DecodingSession {
     return this.length;
   }
 
-  /** Copies keys/values [1, nkv, n, hd] for positions [at, at + n) into the cache. */
+  /** Copies keys/values [rows, nkv, n, hd] for positions [at, at + n) into the cache. */
   private store(out: Record<string, HostTensor>, at: number, n: number) {
     const { kvHeads, headDim, config } = this.model.decoder;
     for (let l = 0; l < config.num_hidden_layers; l++) {
       for (const kind of ["key", "value"]) {
         const src = out[`${kind}_${l}`]!.data as Float32Array;
         const dst = this.past[`past_${kind}_${l}`]!.data as Float32Array;
-        for (let h = 0; h < kvHeads; h++) {
+        for (let h = 0; h < this.rows * kvHeads; h++) {
           dst.set(src.subarray(h * n * headDim, (h + 1) * n * headDim), (h * this.maxLength + at) * headDim);
         }
       }
@@ -199,23 +203,40 @@ export class DecodingSession {
 
   /** Runs the prompt; returns the logits [V] of its last position. */
   async prefill(prompt: number[]): Promise<Float32Array> {
-    if (prompt.length === 0 || prompt.length > this.maxLength) {
-      throw new UsageError(`a prompt of ${prompt.length} tokens does not fit a cache of ${this.maxLength}`);
+    return (await this.prefillRows([prompt]))[0]!;
+  }
+
+  /** Runs one prompt per row (all of one length); returns each row's logits [V] at its last position. */
+  async prefillRows(prompts: number[][]): Promise<Float32Array[]> {
+    const T = prompts[0]?.length ?? 0;
+    if (prompts.length !== this.rows || prompts.some((p) => p.length !== T))
+      throw new UsageError(`prefill takes ${this.rows} prompts of one length`);
+    if (T === 0 || T > this.maxLength) {
+      throw new UsageError(`a prompt of ${T} tokens does not fit a cache of ${this.maxLength}`);
     }
-    const out = await this.model.runPrefill(prompt);
-    this.store(out, 0, prompt.length);
-    this.length = prompt.length;
+    const out = await this.model.runPrefill(prompts);
+    this.store(out, 0, T);
+    this.length = T;
     const V = this.model.vocabSize;
-    return (out.logits!.data as Float32Array).slice((prompt.length - 1) * V, prompt.length * V);
+    const logits = out.logits!.data as Float32Array;
+    return prompts.map((_, b) => logits.slice((b * T + T - 1) * V, (b * T + T) * V));
   }
 
   /** Feeds one token at the next position; returns the logits [V] for the position after it. */
   async step(token: number): Promise<Float32Array> {
+    return (await this.stepRows([token]))[0]!;
+  }
+
+  /** Feeds one token per row at the next position; returns each row's logits [V] after it. */
+  async stepRows(tokens: number[]): Promise<Float32Array[]> {
+    if (tokens.length !== this.rows) throw new UsageError(`a step takes ${this.rows} tokens, one per row`);
     if (this.length >= this.maxLength)
       throw new UsageError(`the KV cache is full at ${this.maxLength} tokens`);
-    const out = await this.model.runStep(token, this.length, this.maxLength, this.past);
+    const out = await this.model.runStep(tokens, this.length, this.maxLength, this.past);
     this.store(out, this.length, 1);
     this.length++;
-    return out.logits!.data as Float32Array;
+    const V = this.model.vocabSize;
+    const logits = out.logits!.data as Float32Array;
+    return tokens.map((_, b) => logits.subarray(b * V, (b + 1) * V));
   }
 }

@@ -89,3 +89,33 @@ export async function generate(
   }
   return out;
 }
+
+/**
+ * Greedy continuations of several prompts of one length, decoded side by side (one batched step per
+ * token for all rows, which costs little more than one row's). Each row stops at its first stop id
+ * (kept in its output) or after `maxTokens`; the batch runs until every row has stopped.
+ */
+export async function greedyRows(
+  model: DecoderModel,
+  prompts: number[][],
+  maxTokens: number,
+  stopIds: readonly number[],
+): Promise<number[][]> {
+  const T = prompts[0]?.length ?? 0;
+  const maxLength = checkPrompt(model, prompts[0] ?? [], maxTokens);
+  const session = model.decoding(maxLength, prompts.length);
+  let logits = await session.prefillRows(prompts);
+  const out = prompts.map(() => [] as number[]);
+  const done = prompts.map(() => false);
+  while (T + out[0]!.length < maxLength) {
+    const next = logits.map((l) => argmax(l));
+    next.forEach((id, b) => {
+      if (done[b]) return;
+      out[b]!.push(id);
+      if (stopIds.includes(id)) done[b] = true;
+    });
+    if (done.every(Boolean) || T + out[0]!.length >= maxLength) break;
+    logits = await session.stepRows(next);
+  }
+  return out;
+}

@@ -11,6 +11,7 @@ import { CONFIG_FILE, MAX_CONFIG_BYTES } from "../checkpoint/modelFolder.js";
 import { resolveModelPath } from "../checkpoint/resolveModelPath.js";
 import { CheckpointError, UsageError } from "../errors.js";
 import { ChatTemplate, findChatTemplate, CHAT_TEMPLATE_FILE, type ChatMessage } from "./chatTemplate.js";
+import { type BuiltinTemplate, builtinChatTemplate } from "./builtinTemplates.js";
 import { decodeIncrement } from "./decodeIncrement.js";
 
 export const TOKENIZER_FILE = "tokenizer.json";
@@ -135,8 +136,12 @@ function idList(file: string, config: Json | undefined, key: string): number[] {
 
 /** Reads tokenizer.json (required) and tokenizer_config.json, special_tokens_map.json,
  * generation_config.json, config.json and chat_template.jinja (each optional) from a model folder,
- * a `models--ORG--NAME` cache folder or an ORG/NAME id in the local Hugging Face cache. */
-export async function loadTokenizer(input: string): Promise<Tokenizer> {
+ * a `models--ORG--NAME` cache folder or an ORG/NAME id in the local Hugging Face cache. With
+ * `template`, chat is rendered with that built-in template instead of the model's own. */
+export async function loadTokenizer(
+  input: string,
+  opts: { template?: BuiltinTemplate } = {},
+): Promise<Tokenizer> {
   const { dir } = resolveModelPath(input);
   const tokenizerFile = join(dir, TOKENIZER_FILE);
   const configFile = join(dir, TOKENIZER_CONFIG_FILE);
@@ -223,8 +228,11 @@ export async function loadTokenizer(input: string): Promise<Tokenizer> {
     });
   };
 
-  const templateSource = await findChatTemplate(dir, configFile, config);
-  const template = templateSource && new ChatTemplate(templateSource, special);
+  // A built-in template given by name replaces the model's own (eval --math --template on a base model).
+  const templateSource = opts.template ? undefined : await findChatTemplate(dir, configFile, config);
+  const template = opts.template
+    ? builtinChatTemplate(opts.template.name, special)
+    : templateSource && new ChatTemplate(templateSource, special);
 
   return {
     dir,

@@ -33,3 +33,9 @@ export const PRETRAIN_DEFAULTS = {
   seqLen: 1024,
   textField: "text",
 };
+
+/** TRL's SFTTrainer defaults (max_length 1024, learning rate 2e-5): what practitioners expect. */
+export const SFT_DEFAULTS = {
+  seqLen: 1024,
+  lr: 2e-5,
+};

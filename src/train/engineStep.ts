@@ -1,5 +1,4 @@
 import { CheckpointError, GraphError } from "../errors.js";
-import type { OnnxModel } from "../graph/toOnnx.js";
 import { auxFeeds, causalPositions, perRowAuxFeeds } from "../nn/auxInputs.js";
 import type { ResolvedDecoder } from "../nn/decoderConfig.js";
 import type { DecoderOptions } from "../nn/llama.js";
@@ -53,26 +52,33 @@ export interface EngineStepOptions extends SessionOptions {
   microBatches?: number;
   /** Global gradient-norm clipping threshold; 0 or undefined: no clipping. */
   clipNorm?: number;
+  /** Shorter row lengths batches may have besides T (SFT pads a micro-batch to the shortest that
+   * holds its examples); each is compiled on first use. */
+  lengths?: readonly number[];
 }
 
 const f32 = (v: number): HostTensor => ({ dtype: "float32", shape: [], data: Float32Array.of(v) });
 
 /**
- * AdamW training of a decoder on the engine, for batches of shape [B, T]: owns the parameters and
- * moments between steps (updated ones replace the old after every step).
+ * AdamW training of a decoder on the engine, for batches of B rows of T tokens, or of any of the
+ * shorter row lengths `lengths` allows (each compiled on first use; the update is shared): owns the
+ * parameters and moments between steps (updated ones replace the old after every step).
  */
 export class EngineStep {
   private readonly m = new Map<string, HostTensor>();
   private readonly v = new Map<string, HostTensor>();
   private t = 0;
   readonly trainable: readonly string[];
+  /** The fused step (one micro-batch) or the accumulate graph, by row length. */
+  private readonly byLength = new Map<number, Promise<CompiledGraph>>();
 
   private constructor(
     readonly decoder: ResolvedDecoder,
     readonly params: Map<string, HostTensor>,
     private readonly B: number,
-    private readonly T: number,
-    private readonly graphs: { fused?: CompiledGraph; accumulate?: CompiledGraph; update?: CompiledGraph },
+    private readonly lengths: readonly number[],
+    private readonly compile: (T: number) => Promise<CompiledGraph>,
+    private readonly update: CompiledGraph | undefined,
     trainable: readonly string[],
     private readonly settings: AdamWSettings,
     private readonly clipNorm: number,
@@ -102,26 +108,45 @@ export class EngineStep {
       loss: opts.loss,
       decoder: opts.decoder,
     };
-    const compile = (m: OnnxModel) => CompiledGraph.create(m, opts);
-    const graphs =
-      (opts.microBatches ?? 1) === 1
-        ? { fused: await compile(fusedStepGraph(decoder, shapes, B, T, graphOpts)) }
-        : {
-            accumulate: await compile(accumulateGraph(decoder, shapes, B, T, graphOpts)),
-            update: await compile(updateGraph(shapes, graphOpts)),
-          };
+    const fused = (opts.microBatches ?? 1) === 1;
+    const compile = (len: number) =>
+      CompiledGraph.create(
+        fused
+          ? fusedStepGraph(decoder, shapes, B, len, graphOpts)
+          : accumulateGraph(decoder, shapes, B, len, graphOpts),
+        opts,
+      );
+    const update = fused ? undefined : await CompiledGraph.create(updateGraph(shapes, graphOpts), opts);
+    const lengths = [...new Set([...(opts.lengths ?? []), T])].sort((a, b) => a - b);
     const clip = opts.clipNorm && opts.clipNorm > 0 ? opts.clipNorm : NO_CLIP;
-    return new EngineStep(
+    const step = new EngineStep(
       decoder,
       params,
       B,
-      T,
-      graphs,
+      lengths,
+      compile,
+      update,
       trainable,
       { ...ADAMW_DEFAULTS, ...opts.adamw },
       clip,
       !!opts.decoder?.perRow,
     );
+    // The full length is compiled now: a graph that cannot be built fails before any step is run.
+    await step.graphFor(T);
+    return step;
+  }
+
+  private graphFor(T: number): Promise<CompiledGraph> {
+    if (!this.lengths.includes(T))
+      throw new GraphError(
+        `a micro-batch must be [${this.B}, T] tokens with T one of ${this.lengths.join(", ")}`,
+      );
+    let g = this.byLength.get(T);
+    if (!g) {
+      g = this.compile(T);
+      this.byLength.set(T, g);
+    }
+    return g;
   }
 
   get step(): number {
@@ -130,7 +155,8 @@ export class EngineStep {
 
   /** The parameters, the batch's decoder inputs and the objective's feeds, for `graph`. */
   private batchFeeds(graph: CompiledGraph, b: StepBatch): Record<string, HostTensor> {
-    const { B, T } = this;
+    const B = this.B;
+    const T = b.tokens[0]?.length ?? 0;
     if (b.tokens.length !== B || b.tokens.some((r) => r.length !== T))
       throw new GraphError(`a micro-batch must be [${B}, ${T}] tokens`);
     const takes = (n: string) => graph.takes(n);
@@ -172,9 +198,9 @@ export class EngineStep {
   /** One optimizer step over `micro` (one batch per micro-batch) at learning rate `lr`. */
   async run(micro: StepBatch[], lr: number): Promise<StepResult> {
     this.t++;
-    if (this.graphs.fused) {
-      const fused = this.graphs.fused;
+    if (!this.update) {
       if (micro.length !== 1) throw new GraphError("the fused step takes exactly one micro-batch");
+      const fused = await this.graphFor(micro[0]!.tokens[0]?.length ?? 0);
       const out = await fused.run({ ...this.batchFeeds(fused, micro[0]!), ...this.optimizerFeeds(lr) });
       return this.finish(out, scalar(out.loss!), metricsOf(fused, out, 1));
     }
@@ -187,7 +213,7 @@ export class EngineStep {
       feeds[name] = this.params.get(name)!;
       feeds[STEP.grad(name)] = sums.get(name)!;
     }
-    const out = await this.graphs.update!.run(feeds);
+    const out = await this.update.run(feeds);
     return this.finish(out, loss / micro.length, metrics);
   }
 
@@ -232,8 +258,7 @@ export class EngineStep {
   async gradientSums(
     micro: StepBatch[],
   ): Promise<{ loss: number; sums: Map<string, HostTensor>; metrics: Record<string, number> }> {
-    const accumulate = this.graphs.accumulate;
-    if (!accumulate) throw new GraphError("gradientSums needs an EngineStep created with microBatches > 1");
+    if (!this.update) throw new GraphError("gradientSums needs an EngineStep created with microBatches > 1");
     const acc: Record<string, HostTensor> = {};
     for (const name of this.trainable) {
       const p = this.params.get(name)!;
@@ -242,6 +267,7 @@ export class EngineStep {
     let loss = 0;
     const metrics: Record<string, number> = {};
     for (const b of micro) {
+      const accumulate = await this.graphFor(b.tokens[0]?.length ?? 0);
       const out = await accumulate.run({ ...this.batchFeeds(accumulate, b), ...acc });
       loss += scalar(out.loss!);
       for (const [k, v] of Object.entries(metricsOf(accumulate, out, micro.length)))
@@ -252,7 +278,8 @@ export class EngineStep {
   }
 
   async release(): Promise<void> {
-    for (const gr of Object.values(this.graphs)) await gr?.release();
+    for (const gr of this.byLength.values()) await (await gr).release();
+    await this.update?.release();
   }
 }
 

@@ -40,14 +40,36 @@ export interface ObjectiveSpec {
   seqLen: number;
   /** Decoder rows of a micro-batch of `batch` examples (DPO runs chosen and rejected side by side). */
   rows(batch: number): number;
+  /**
+   * Changes the model needs before it trains, made on the loaded base (SFT: a chat template and the
+   * tokens it adds): the weights, tokenizer and config trained and saved instead of the base's.
+   */
+  adaptModel?(
+    base: LoadedWeights,
+    tokenizer: Tokenizer,
+    note: (m: string) => void,
+  ): Promise<AdaptedModel | undefined>;
   /** Reads and checks the data; may refuse it (UsageError) before the output is touched. */
   prepare(ctx: ObjectiveContext): Promise<Objective>;
+}
+
+export interface AdaptedModel {
+  /** The weights and config.json to train; its folder stays the base's (lineage, card). */
+  model: LoadedWeights;
+  tokenizer: Tokenizer;
+  /** The folder whose tokenizer files, chat template and generation config checkpoints carry. */
+  filesFrom: string;
+  /** What the run's fingerprint adds, so a resumed run adapts the model the same way. */
+  fingerprint: Record<string, string | number>;
+  close(): Promise<void>;
 }
 
 export interface Objective {
   loss: LossBuilder;
   /** The decoder's optional inputs its batches carry (per-row positions for packed examples). */
   decoder?: DecoderOptions;
+  /** Row lengths shorter than seqLen its micro-batches may have (padding only to what they need). */
+  lengths?: readonly number[];
   /** What --resume must find unchanged, besides the model and the run's shape (data hashes, lengths). */
   fingerprint: Record<string, string | number>;
   /** Its settings, recorded in trainer_state.json and the lineage. */

@@ -13,7 +13,7 @@ import { DecoderModel } from "../nn/decoderModel.js";
 import { type LoadedWeights, loadWeights } from "../nn/loadParams.js";
 import type { Device } from "../runtime/session.js";
 import { type Lineage, readLineage } from "../checkpoint/lineage.js";
-import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
+import { loadTokenizer, type Tokenizer } from "../tokenizer/loadTokenizer.js";
 import { VERSION } from "../version.js";
 import { ADAMW_DEFAULTS, RUN_DEFAULTS } from "./defaults.js";
 import { EngineStep } from "./engineStep.js";
@@ -182,20 +182,27 @@ function baseLineage(base: LoadedWeights, parameters: number): Lineage {
   };
 }
 
+/** The run's options with their defaults. */
+function runSettings(o: RunOptions) {
+  return {
+    batch: o.batch ?? RUN_DEFAULTS.batch,
+    accum: o.gradAccum ?? RUN_DEFAULTS.gradAccum,
+    seed: o.seed ?? RUN_DEFAULTS.seed,
+    clipNorm: o.clipNorm ?? RUN_DEFAULTS.clipNorm,
+    adamw: {
+      weightDecay: o.weightDecay ?? ADAMW_DEFAULTS.weightDecay,
+      beta1: o.beta1 ?? ADAMW_DEFAULTS.beta1,
+      beta2: o.beta2 ?? ADAMW_DEFAULTS.beta2,
+      eps: o.eps ?? ADAMW_DEFAULTS.eps,
+    },
+  };
+}
+
 /** Trains `o.model` for `spec`'s objective into the run folder `o.out`. */
 export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<RunResult> {
   const note = o.onNote ?? (() => {});
-  const batch = o.batch ?? RUN_DEFAULTS.batch;
-  const accum = o.gradAccum ?? RUN_DEFAULTS.gradAccum;
-  const seed = o.seed ?? RUN_DEFAULTS.seed;
+  const { batch, accum, clipNorm } = runSettings(o);
   const lr = o.lr ?? RUN_DEFAULTS.lr;
-  const clipNorm = o.clipNorm ?? RUN_DEFAULTS.clipNorm;
-  const adamw = {
-    weightDecay: o.weightDecay ?? ADAMW_DEFAULTS.weightDecay,
-    beta1: o.beta1 ?? ADAMW_DEFAULTS.beta1,
-    beta2: o.beta2 ?? ADAMW_DEFAULTS.beta2,
-    eps: o.eps ?? ADAMW_DEFAULTS.eps,
-  };
   for (const [k, v] of [
     ["--seq-len", spec.seqLen],
     ["--batch", batch],
@@ -221,9 +228,37 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
   };
   checkSchedule(schedule);
 
-  const tokenizer = await loadTokenizer(o.model);
-  const base = await loadWeights(o.model);
-  checkSeqLen(spec.seqLen, base.folder.config, note);
+  const baseTokenizer = await loadTokenizer(o.model);
+  const loaded = await loadWeights(o.model);
+  checkSeqLen(spec.seqLen, loaded.folder.config, note);
+  const adapted = await spec.adaptModel?.(loaded, baseTokenizer, note);
+  try {
+    return await train(o, spec, adapted?.model ?? loaded, adapted?.tokenizer ?? baseTokenizer, {
+      schedule,
+      totalSteps,
+      filesFrom: adapted?.filesFrom ?? loaded.folder.dir,
+      fingerprint: adapted?.fingerprint ?? {},
+    });
+  } finally {
+    await adapted?.close();
+  }
+}
+
+async function train(
+  o: RunOptions,
+  spec: ObjectiveSpec,
+  base: LoadedWeights,
+  tokenizer: Tokenizer,
+  run: {
+    schedule: Schedule;
+    totalSteps: number;
+    filesFrom: string;
+    fingerprint: Record<string, string | number>;
+  },
+): Promise<RunResult> {
+  const { schedule, totalSteps } = run;
+  const note = o.onNote ?? (() => {});
+  const { batch, accum, seed, clipNorm, adamw } = runSettings(o);
 
   // What trains, and whether it fits.
   const lineage = await readLineage(base.folder.dir);
@@ -255,6 +290,7 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
       grad_accum: accum,
       trainable: sha(trainable.join("\n")),
       seed,
+      ...run.fingerprint,
       ...objective.fingerprint,
     };
 
@@ -301,6 +337,7 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
     const engine = await EngineStep.create(base.decoder, params, rows, spec.seqLen, {
       loss: objective.loss,
       decoder: objective.decoder,
+      lengths: objective.lengths,
       trainable,
       microBatches: accum,
       clipNorm,
@@ -361,7 +398,7 @@ export async function runTraining(o: RunOptions, spec: ObjectiveSpec): Promise<R
         };
         const from = lineage ?? baseLineage(base, nParams);
         await saveCheckpoint(dir, {
-          sourceDir: base.folder.dir,
+          sourceDir: run.filesFrom,
           config: base.folder.config,
           params: engine.params,
           optimizer: engine.optimizerState(),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DecoderModel } from "../../src/nn/decoderModel.js";
-import { argmax, generate, sampleToken } from "../../src/nn/generate.js";
+import { argmax, generate, greedyRows, sampleToken } from "../../src/nn/generate.js";
 import { fixture, tempDir } from "../helpers.js";
 
 const root = tempDir();
@@ -22,6 +22,27 @@ test("greedy generation with the KV cache gives the tokens of recomputing the wh
     assert.deepEqual(cached, seq.slice(prompt.length), family);
     await model.release();
   }
+});
+
+test("prompts decoded side by side give each prompt's own greedy tokens; a row stops at its stop id", async () => {
+  const dir = await fixture(root, {
+    family: "llama",
+    layers: 2,
+    dtype: "F32",
+    config: { sliding_window: 3 },
+  });
+  const model = await DecoderModel.load(dir);
+  const prompts = [
+    [256, 72, 105, 33],
+    [256, 65, 66, 67],
+    [256, 9, 8, 7],
+  ];
+  const alone = await Promise.all(prompts.map((p) => generate(model, p, { maxTokens: 6 })));
+  assert.deepEqual(await greedyRows(model, prompts, 6, []), alone);
+  const stop = alone[1]![2]!;
+  const rows = await greedyRows(model, prompts, 6, [stop]);
+  assert.deepEqual(rows[1], alone[1]!.slice(0, alone[1]!.indexOf(stop) + 1));
+  await model.release();
 });
 
 test("sampling: reproducible with a seed, top-p keeps only the nucleus", () => {

@@ -25,12 +25,12 @@ export function normaliseAnswer(text: string): string | undefined {
 }
 
 /**
- * The answer of a GSM8K-style solution in its strict form: the number after the last "#### " mark,
+ * The answer of a GSM8K-style solution in its strict form: the number after the first "#### " mark (lm-evaluation-harness's strict match takes the first),
  * normalised (commas removed, a trailing period tolerated). Undefined when there is no mark or no
  * number after it, which a scorer counts as wrong rather than guessing from the prose.
  */
 export function extractAnswer(text: string): string | undefined {
-  const at = text.lastIndexOf("####");
+  const at = text.indexOf("####");
   if (at < 0) return undefined;
   // The number is the first token after the mark; anything after it on the line (an end-of-text
   // token, a stray word) is not part of the answer.

@@ -15,8 +15,9 @@ test("extractAnswer reads the number after #### as GSM8K writes it", () => {
   // What follows the number on its line (an end token) is not part of it.
   assert.equal(extractAnswer("#### 43<|eos|>"), "43");
   assert.equal(extractAnswer("#### 43 apples"), "43");
-  // The last mark counts: a model that restates an answer is judged by its final one.
-  assert.equal(extractAnswer("#### 12\nwait, no\n#### 13"), "13");
+  // The first mark counts, as lm-evaluation-harness's strict match takes the first: a model that
+  // rambles on after its answer is judged by the answer it gave.
+  assert.equal(extractAnswer("#### 12\nwait, no\n#### 13"), "12");
   assert.equal(extractAnswer(answerLine("43")), "43");
 });
 

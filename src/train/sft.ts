@@ -1,0 +1,234 @@
+// `deepen train sft`: supervised fine-tuning (step 3 of the SOLAR recipe) as an objective of the run
+// scaffold. Its data is instruction examples rendered with a chat template; its loss is next-token
+// cross-entropy on the assistant's tokens only, divided once per optimizer step by their count; it
+// evaluates held-out examples with the same mask. Before training it may give the model a template
+// and the chat tokens the template writes (adaptModel).
+import { countOf } from "../formatCount.js";
+import { isEmbedded } from "../data/embeddedCorpus.js";
+import type { InstructionFormat } from "../data/instruct/formats.js";
+import { splitDocuments } from "../data/packing.js";
+import { UsageError } from "../errors.js";
+import type { DecoderModel } from "../nn/decoderModel.js";
+import { resolveDecoder } from "../nn/decoderConfig.js";
+import { growEmbeddings } from "../nn/growEmbeddings.js";
+import { BUILTIN_TEMPLATES, builtinTemplate } from "../tokenizer/builtinTemplates.js";
+import { stageChatTokenizer } from "../tokenizer/stageChatTokenizer.js";
+import { RUN_DEFAULTS, SFT_DEFAULTS } from "./defaults.js";
+import type { EncodedExample } from "./sft/encodeExample.js";
+import { lengthBuckets, SftBatcher, slots } from "./sft/sftBatcher.js";
+import { readSftDataset, type SftDataset } from "./sft/sftData.js";
+import { sftLoss, sftStepBatches } from "./sft/sftLoss.js";
+import type { AdaptedModel, Objective, ObjectiveContext, ObjectiveSpec } from "./objective.js";
+import { runTraining, type RunOptions, type RunResult } from "./run.js";
+
+export interface SftOptions extends RunOptions {
+  data: string[];
+  seqLen?: number;
+  evalData?: string[];
+  evalFraction?: number;
+  /** Eval batches per evaluation (default: every held-out example, at most RUN_DEFAULTS.evalBatches batches). */
+  evalBatches?: number;
+  /** The record shape of every file (default: detected per file). */
+  format?: InstructionFormat;
+  skipBad?: boolean;
+  extensions?: string[];
+  /** A built-in template name (default: the model's own chat template). */
+  template?: string;
+  addChatTokens?: boolean;
+  pack?: boolean;
+  truncate?: boolean;
+  lastTurnOnly?: boolean;
+  trainOnPrompt?: boolean;
+}
+
+const templateHint = () => `give --template NAME (${Object.keys(BUILTIN_TEMPLATES).join(", ")})`;
+
+export function sft(o: SftOptions): Promise<RunResult> {
+  return runTraining({ ...o, lr: o.lr ?? SFT_DEFAULTS.lr }, sftObjective(o));
+}
+
+/** Supervised fine-tuning as an objective: checks its options now, adapts the model and reads the data later. */
+export function sftObjective(o: SftOptions): ObjectiveSpec {
+  const seqLen = o.seqLen ?? SFT_DEFAULTS.seqLen;
+  if (o.data.length === 0) throw new UsageError("--data: name at least one file or folder");
+  if (o.evalData && o.evalFraction) throw new UsageError("give --eval-data or --eval-fraction, not both");
+  if (o.evalFraction !== undefined && !(o.evalFraction > 0 && o.evalFraction < 1))
+    throw new UsageError(`--eval-fraction ${o.evalFraction}: must be between 0 and 1`);
+  if (o.lastTurnOnly && o.trainOnPrompt)
+    throw new UsageError("--last-turn-only and --train-on-prompt contradict each other: give one");
+  const format = o.template === undefined ? undefined : builtinTemplate(o.template);
+  return {
+    method: "sft",
+    title: "Supervised fine-tuning",
+    inputs: [...o.data, ...(o.evalData ?? [])].filter((p) => !isEmbedded(p)),
+    seqLen,
+    rows: (batch) => batch,
+    adaptModel: async (base, tokenizer, note): Promise<AdaptedModel | undefined> => {
+      if (!format && !o.addChatTokens) return undefined;
+      if (!format)
+        note("--add-chat-tokens: the model's own chat template is used; its tokens are in the vocabulary");
+      const staged = await stageChatTokenizer(tokenizer.dir, tokenizer, {
+        format,
+        addTokens: !!o.addChatTokens,
+      });
+      try {
+        let model = base;
+        if (staged.added.length > 0) {
+          const oldRows = base.folder.config.vocab_size as number;
+          const params = growEmbeddings(base.decoder, base.params, staged.baseLength, staged.added.length);
+          const rows = params.get(base.decoder.family.decoderTensors.embed)!.shape[0]!;
+          const config = { ...base.folder.config, vocab_size: rows };
+          model = {
+            folder: { ...base.folder, config },
+            decoder: resolveDecoder(config, base.decoder.source),
+            params,
+          };
+          note(
+            `added ${countOf(staged.added.length, "chat token")} (${staged.added.map((a) => `${a.token} = ${a.id}`).join(", ")}); ` +
+              `embedding rows ${oldRows} -> ${rows}, new rows set to the mean of the ${staged.baseLength} existing`,
+          );
+        }
+        return {
+          model,
+          tokenizer: staged.tokenizer,
+          filesFrom: staged.dir,
+          fingerprint: {
+            template: format?.name ?? "own",
+            chat_tokens: staged.added.map((a) => a.token).join(" "),
+          },
+          close: staged.close,
+        };
+      } catch (e) {
+        await staged.close();
+        throw e;
+      }
+    },
+    prepare: (ctx) => prepareSft(o, seqLen, ctx),
+  };
+}
+
+async function prepareSft(o: SftOptions, seqLen: number, ctx: ObjectiveContext): Promise<Objective> {
+  const { batch, microBatches, seed, tokenizer } = ctx;
+  if (tokenizer.eosIds.length === 0)
+    throw new UsageError(
+      `${tokenizer.dir}: the tokenizer has no EOS token (eos_token in tokenizer_config.json), so a reply has no end to learn`,
+    );
+  const readOpts = {
+    seqLen,
+    format: o.format,
+    skipBad: o.skipBad,
+    truncate: o.truncate,
+    extensions: o.extensions,
+    lastTurnOnly: o.lastTurnOnly,
+    trainOnPrompt: o.trainOnPrompt,
+    templateHint: templateHint(),
+    note: ctx.note,
+  };
+  const data = await readSftDataset(o.data, tokenizer, readOpts);
+  if (data.examples.length > 0) ctx.note(describeDataset(data, seqLen, o.data));
+  let train = data.examples;
+  let held: EncodedExample[] = [];
+  if (o.evalData) {
+    const evalSet = await readSftDataset(o.evalData, tokenizer, readOpts);
+    ctx.note(`held out: ${describeDataset(evalSet, seqLen, o.evalData)}`);
+    held = evalSet.examples;
+    if (held.length === 0)
+      throw new UsageError(`--eval-data ${o.evalData.join(", ")}: no example to evaluate on`);
+  } else if (o.evalFraction && train.length > 0) {
+    const split = splitDocuments(train.length, o.evalFraction, seed);
+    held = split.eval.map((i) => data.examples[i]!);
+    train = split.train.map((i) => data.examples[i]!);
+  }
+  if (train.length === 0)
+    throw new UsageError(
+      `${o.data.join(", ")}: no example left to train on (${data.read} read, ${data.dropped} longer than --seq-len ${seqLen} or without a trained token${data.skipped ? `, ${data.skipped} bad` : ""})`,
+    );
+  const padId = tokenizer.padId ?? tokenizer.eosIds[0]!;
+  const batcher = new SftBatcher(train, seed, seqLen, batch, !!o.pack, padId);
+  const lengths = o.pack ? undefined : lengthBuckets(seqLen);
+
+  const evaluate = async (model: DecoderModel) => {
+    const n = Math.min(held.length, (o.evalBatches ?? RUN_DEFAULTS.evalBatches) * batch);
+    let total = 0;
+    let count = 0;
+    // Held-out examples one per row, in length order so rows pad little; padding sits after each
+    // example, where causal attention keeps it from the example's tokens.
+    const order = [...held.keys()].slice(0, n).sort((a, b) => slots(held[a]!) - slots(held[b]!));
+    const buckets = lengthBuckets(seqLen);
+    for (let i = 0; i < n; i += batch) {
+      const picked = Array.from({ length: batch }, (_, b) => held[order[Math.min(i + b, n - 1)]!]!);
+      const T = buckets.find((t) => t >= Math.max(...picked.map(slots))) ?? seqLen;
+      const tokens = picked.map((e) => pad(e.tokens.slice(0, -1), T, padId));
+      const targets = picked.map((e) => pad(e.tokens.slice(1), T, padId));
+      const nll = await model.nll(tokens, targets);
+      const real = Math.min(batch, n - i);
+      for (let b = 0; b < real; b++) {
+        const e = picked[b]!;
+        for (let t = 0; t < slots(e); t++)
+          if (e.trained[t + 1]) {
+            total += nll[b * T + t]!;
+            count++;
+          }
+      }
+    }
+    const loss = total / count;
+    return { loss, perplexity: Math.exp(loss) };
+  };
+
+  const template = o.template ?? "the model's own";
+  return {
+    loss: sftLoss,
+    ...(o.pack && { decoder: { perRow: true } }),
+    lengths,
+    fingerprint: {
+      seq_len: seqLen,
+      data: data.hash,
+      pack: o.pack ? 1 : 0,
+      eval: held.length,
+    },
+    settings: {
+      data: o.data,
+      seq_len: seqLen,
+      template,
+      pack: !!o.pack,
+      add_chat_tokens: !!o.addChatTokens,
+      last_turn_only: !!o.lastTurnOnly,
+      train_on_prompt: !!o.trainOnPrompt,
+      truncate: !!o.truncate,
+      examples: train.length,
+      held_out: held.length,
+      dropped_too_long: data.dropped,
+      truncated: data.truncated,
+      skipped_bad: data.skipped,
+    },
+    nextStep: async () => sftStepBatches(Array.from({ length: microBatches }, () => batcher.next())),
+    position: () => batcher.position(),
+    restore: (p) => batcher.restore(p),
+    evaluate: held.length > 0 ? evaluate : undefined,
+    describe: () =>
+      `Sequence length ${seqLen}${o.pack ? ", examples packed" : ""}; chat template ${template}; loss on ${o.trainOnPrompt ? "every token" : o.lastTurnOnly ? "the last assistant turn" : "assistant tokens"}`,
+    close: async () => {},
+  };
+}
+
+const pad = (ids: number[], T: number, padId: number) => [
+  ...ids,
+  ...new Array<number>(T - ids.length).fill(padId),
+];
+
+function describeDataset(d: SftDataset, seqLen: number, paths: readonly string[]): string {
+  const shapes = Object.entries(d.formats)
+    .map(([f, n]) => `${f} (${countOf(n, "file")})`)
+    .join(", ");
+  const parts = [
+    `${countOf(d.examples.length, "example")} from ${paths.join(", ")}: ${shapes || "no records"}`,
+  ];
+  parts.push(`${countOf(d.targets, "loss-bearing token")}`);
+  if (d.dropped)
+    parts.push(
+      `${d.dropped} dropped (longer than --seq-len ${seqLen} or nothing to train; --truncate keeps their start)`,
+    );
+  if (d.truncated) parts.push(`${d.truncated} cut to ${seqLen} tokens`);
+  if (d.skipped) parts.push(`${d.skipped} bad records skipped`);
+  return parts.join("; ");
+}

@@ -1,0 +1,143 @@
+// How SFT examples become decoder rows. Packed (--pack): examples fill rows one after another, each
+// keeping its own positions (restarting at 0) and segment id, so none attends to another; an example
+// that does not fit in what is left of a row starts the next one. Unpacked: one example per row,
+// rows of a micro-batch padded to the shortest of the length buckets that holds its longest example,
+// and micro-batches drawn from windows sorted by length, so that padding stays small.
+// Each epoch visits the examples in a seeded shuffled order; the data position is (epoch, cursor).
+import { shuffledOrder } from "../../data/packing.js";
+import type { EncodedExample } from "./encodeExample.js";
+import type { SftRows } from "./sftLoss.js";
+
+/** Micro-batches a length-sorted window spans: wide enough to group similar lengths, narrow
+ * enough that the order stays random at the scale of an epoch. */
+export const LENGTH_WINDOW_BATCHES = 32;
+
+/** Row lengths the unpacked step is compiled for: seqLen/8, /4, /2 and seqLen, multiples of 8. */
+export function lengthBuckets(seqLen: number): number[] {
+  const set = new Set<number>();
+  for (const d of [8, 4, 2]) {
+    const t = Math.ceil(seqLen / d / 8) * 8;
+    if (t >= 16 && t < seqLen) set.add(t);
+  }
+  set.add(seqLen);
+  return [...set].sort((a, b) => a - b);
+}
+
+/** Slots an example fills in a row: its tokens but the last are inputs, all but the first targets. */
+export const slots = (e: EncodedExample) => e.tokens.length - 1;
+
+export class SftBatcher {
+  private epoch = 0;
+  private cursor = 0;
+  private order: Uint32Array;
+  private readonly buckets: number[];
+
+  constructor(
+    private readonly examples: readonly EncodedExample[],
+    private readonly seed: number,
+    private readonly seqLen: number,
+    private readonly batch: number,
+    private readonly pack: boolean,
+    private readonly padId: number,
+  ) {
+    this.buckets = lengthBuckets(seqLen);
+    this.order = this.epochOrder(0);
+  }
+
+  /** The epoch's order: shuffled; unpacked, also sorted by length within windows whose batches are
+   * then shuffled, so a micro-batch holds examples of similar length. */
+  private epochOrder(epoch: number): Uint32Array {
+    const order = shuffledOrder(this.examples.length, this.seed, epoch);
+    if (this.pack) return order;
+    const window = this.batch * LENGTH_WINDOW_BATCHES;
+    const out: number[] = [];
+    for (let w = 0; w < order.length; w += window) {
+      const part = Array.from(order.subarray(w, w + window)).sort(
+        (a, b) => slots(this.examples[a]!) - slots(this.examples[b]!) || a - b,
+      );
+      const groups: number[][] = [];
+      for (let i = 0; i < part.length; i += this.batch) groups.push(part.slice(i, i + this.batch));
+      const mix = shuffledOrder(groups.length, this.seed ^ 0x5f7, epoch * 65536 + w / window);
+      for (const g of mix) out.push(...groups[g]!);
+    }
+    return Uint32Array.from(out);
+  }
+
+  private peek(): EncodedExample {
+    if (this.cursor >= this.order.length) {
+      this.epoch++;
+      this.cursor = 0;
+      this.order = this.epochOrder(this.epoch);
+    }
+    return this.examples[this.order[this.cursor]!]!;
+  }
+
+  private take(): EncodedExample {
+    const e = this.peek();
+    this.cursor++;
+    return e;
+  }
+
+  /** The next micro-batch of `batch` rows. */
+  next(): SftRows {
+    return this.pack ? this.packed() : this.padded();
+  }
+
+  private packed(): SftRows {
+    const T = this.seqLen;
+    const rows = emptyRows(this.batch, T, this.padId);
+    rows.positions = rows.tokens.map(() => new Array<number>(T).fill(0));
+    rows.segments = rows.tokens.map(() => new Array<number>(T).fill(0));
+    for (let b = 0; b < this.batch; b++) {
+      let at = 0;
+      let segment = 1; // 0 is the padding's segment
+      while (at === 0 || slots(this.peek()) <= T - at) {
+        const e = this.take();
+        const n = slots(e);
+        for (let i = 0; i < n; i++) {
+          rows.tokens[b]![at + i] = e.tokens[i]!;
+          rows.targets[b]![at + i] = e.tokens[i + 1]!;
+          rows.weights[b]![at + i] = e.trained[i + 1]!;
+          rows.positions[b]![at + i] = i;
+          rows.segments[b]![at + i] = segment;
+        }
+        at += n;
+        rows.tokenCount += n;
+        segment++;
+        if (at === T) break;
+      }
+    }
+    return rows;
+  }
+
+  private padded(): SftRows {
+    const picked = Array.from({ length: this.batch }, () => this.take());
+    const longest = Math.max(...picked.map(slots));
+    const T = this.buckets.find((t) => t >= longest) ?? this.seqLen;
+    const rows = emptyRows(this.batch, T, this.padId);
+    picked.forEach((e, b) => {
+      for (let i = 0; i < slots(e); i++) {
+        rows.tokens[b]![i] = e.tokens[i]!;
+        rows.targets[b]![i] = e.tokens[i + 1]!;
+        rows.weights[b]![i] = e.trained[i + 1]!;
+      }
+      rows.tokenCount += slots(e);
+    });
+    return rows;
+  }
+
+  position(): { epoch: number; cursor: number } {
+    return { epoch: this.epoch, cursor: this.cursor };
+  }
+
+  restore(p: { epoch?: number; cursor?: number }): void {
+    this.epoch = p.epoch ?? 0;
+    this.cursor = p.cursor ?? 0;
+    this.order = this.epochOrder(this.epoch);
+  }
+}
+
+function emptyRows(B: number, T: number, padId: number): SftRows {
+  const fill = (v: number) => Array.from({ length: B }, () => new Array<number>(T).fill(v));
+  return { tokens: fill(padId), targets: fill(padId), weights: fill(0), tokenCount: 0 };
+}
