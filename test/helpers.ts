@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after } from "node:test";
 import type { TensorEntry } from "../src/checkpoint/safetensorsHeader.js";
+import type { HostTensor } from "../src/runtime/session.js";
 import { openModelFolder } from "../src/checkpoint/modelFolder.js";
 
 /** A temporary folder removed when the test file finishes. */
@@ -94,4 +95,20 @@ export async function editTensors(
   await writeShards(dir, tensors, { shardBytes: Infinity });
   renameSync(join(dir, shardName(0, 1)), join(dir, "model.safetensors"));
   unlinkSync(join(dir, INDEX_FILE));
+}
+
+/** A deep copy of a model's parameters (steps replace their maps' tensors, never modify them). */
+export function cloneParams(m: Map<string, HostTensor>): Map<string, HostTensor> {
+  return new Map([...m].map(([k, v]) => [k, { ...v, data: (v.data as Float32Array).slice() } as HostTensor]));
+}
+
+/** The largest absolute difference between same-named tensors of two parameter maps. */
+export function maxParamDiff(a: Map<string, HostTensor>, b: Map<string, HostTensor>): number {
+  let worst = 0;
+  for (const [k, v] of a) {
+    const x = v.data as Float32Array;
+    const y = b.get(k)!.data as Float32Array;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
+  }
+  return worst;
 }

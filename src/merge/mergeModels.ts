@@ -9,6 +9,7 @@ import { writeFolderFiles } from "../checkpoint/folderFiles.js";
 import { type Lineage, readParentLineages } from "../checkpoint/lineage.js";
 import { numel } from "../checkpoint/safetensorsHeader.js";
 import { writeShards } from "../checkpoint/writeShards.js";
+import { BUILTIN_TEMPLATES } from "../tokenizer/builtinTemplates.js";
 import { RecipeError, UsageError } from "../errors.js";
 import { formatCount } from "../formatCount.js";
 import { upscale } from "../surgery/upscale.js";
@@ -74,17 +75,24 @@ function tokenizerModel(plan: MergePlan): number {
   return i;
 }
 
-function checkChatTemplate(template: string | undefined, file: string) {
-  if (template === undefined || template === "auto" || /\{[%{]/.test(template)) return;
+/**
+ * mergekit's `chat_template`: "auto" (keep the carried one), a Jinja template, or a built-in name
+ * (mergekit's own are alpaca, chatml, llama3, mistral, exaone), here deepen's built-in templates,
+ * which render what each family's published template renders.
+ */
+function chatTemplateText(template: string | undefined, file: string): string | undefined {
+  if (template === undefined || template === "auto") return undefined;
+  if (/\{[%{]/.test(template)) return template;
+  if (Object.hasOwn(BUILTIN_TEMPLATES, template)) return BUILTIN_TEMPLATES[template]!.template;
   throw new RecipeError(
     file,
-    `chat_template ${template}: built-in template names are not supported; give the Jinja template itself`,
+    `chat_template ${template}: not a Jinja template, "auto", or a built-in name (${Object.keys(BUILTIN_TEMPLATES).join(", ")})`,
   );
 }
 
-/** Sets the output's chat template: a Jinja template string replaces the carried one; "auto" keeps it. */
+/** Sets the output's chat template: a Jinja template string replaces the carried one; none keeps it. */
 async function applyChatTemplate(dir: string, template: string | undefined) {
-  if (template === undefined || template === "auto") return;
+  if (template === undefined) return;
   const cfgFile = join(dir, "tokenizer_config.json");
   const cfg = existsSync(cfgFile)
     ? (JSON.parse(await readFile(cfgFile, "utf8")) as Record<string, unknown>)
@@ -135,7 +143,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
   const bytes = tensors.reduce((a, t) => a + t.byteLength, 0);
   // Everything that can fail is checked before the first tensor is merged (and by --dry-run).
   const tokFrom = tokenizerModel(plan);
-  checkChatTemplate(config.chatTemplate, configFile);
+  const chatTemplate = chatTemplateText(config.chatTemplate, configFile);
   const { config: outConfig, warnings } = rewriteConfig(layerMapOf(plan));
   const result: MergeResult = {
     method: method.name,
@@ -173,7 +181,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
       card: mergeCard(plan, parameters, opts.command),
     });
     // After the carried files, which it edits.
-    await applyChatTemplate(tmp, config.chatTemplate);
+    await applyChatTemplate(tmp, chatTemplate);
     await writeFile(join(tmp, MERGE_CONFIG_FILE), config.text);
   });
   return result;

@@ -3,6 +3,8 @@
 // metrics, checkpoints, lineage and card. An objective owns its data and its loss: how examples
 // are read and batched (and where the data stands, for exact resume), the loss graph on the
 // decoder's outputs with the feeds it needs, what it logs, and how it evaluates.
+import { isEmbedded } from "../data/embeddedCorpus.js";
+import { UsageError } from "../errors.js";
 import type { LoadedWeights } from "../nn/loadParams.js";
 import type { DecoderModel } from "../nn/decoderModel.js";
 import type { DecoderOptions } from "../nn/llama.js";
@@ -84,4 +86,23 @@ export interface Objective {
   /** Its part of the card's description line ("sequence length 1024"). */
   describe(): string;
   close(): Promise<void>;
+}
+
+/** What every objective's data options say: training data, and held-out data or a fraction of it. */
+export interface DataOptions {
+  data: string[];
+  evalData?: string[];
+  evalFraction?: number;
+}
+
+/**
+ * Checks the data options before anything is read (UsageError), and returns the paths on disk the
+ * output must keep away from (embedded corpora are named, not paths).
+ */
+export function checkDataOptions(o: DataOptions): string[] {
+  if (o.data.length === 0) throw new UsageError("--data: name at least one file or folder");
+  if (o.evalData && o.evalFraction) throw new UsageError("give --eval-data or --eval-fraction, not both");
+  if (o.evalFraction !== undefined && !(o.evalFraction > 0 && o.evalFraction < 1))
+    throw new UsageError(`--eval-fraction ${o.evalFraction}: must be between 0 and 1`);
+  return [...o.data, ...(o.evalData ?? [])].filter((p) => !isEmbedded(p));
 }

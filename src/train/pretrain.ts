@@ -6,7 +6,6 @@ import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { skippedNote } from "../data/corpus.js";
-import { isEmbedded } from "../data/embeddedCorpus.js";
 import { PackedSequences, shuffledOrder, splitDocuments } from "../data/packing.js";
 import { type TokenizedCorpus, tokenizeCorpus } from "../data/tokenCache.js";
 import { UsageError } from "../errors.js";
@@ -14,7 +13,7 @@ import type { DecoderModel } from "../nn/decoderModel.js";
 import { PRETRAIN_DEFAULTS, RUN_DEFAULTS } from "./defaults.js";
 import type { StepBatch } from "./engineStep.js";
 import { nextTokenBatch, nextTokenLoss } from "./nextTokenLoss.js";
-import type { Objective, ObjectiveContext, ObjectiveSpec } from "./objective.js";
+import { checkDataOptions, type Objective, type ObjectiveContext, type ObjectiveSpec } from "./objective.js";
 import { runTraining, type RunOptions, type RunResult } from "./run.js";
 
 export { FINAL_DIR, METRICS_FILE } from "./runFolder.js";
@@ -47,16 +46,11 @@ export function pretrain(o: PretrainOptions): Promise<PretrainResult> {
 /** Continued pretraining as an objective: checks its options now, reads its data in prepare(). */
 export function pretrainObjective(o: PretrainOptions): ObjectiveSpec {
   const seqLen = o.seqLen ?? PRETRAIN_DEFAULTS.seqLen;
-  if (o.data.length === 0) throw new UsageError("--data: name at least one file or folder");
-  if (o.evalData && o.evalFraction) throw new UsageError("give --eval-data or --eval-fraction, not both");
-  if (o.evalFraction !== undefined && !(o.evalFraction > 0 && o.evalFraction < 1)) {
-    throw new UsageError(`--eval-fraction ${o.evalFraction}: must be between 0 and 1`);
-  }
+  const inputs = checkDataOptions(o);
   return {
     method: "pretrain",
     title: "Continued pretraining",
-    // Embedded corpora are named, not paths: nothing on disk to keep the output away from.
-    inputs: [...o.data, ...(o.evalData ?? [])].filter((p) => !isEmbedded(p)),
+    inputs,
     seqLen,
     rows: (batch) => batch,
     prepare: (ctx) => preparePretrain(o, seqLen, ctx),

@@ -4,7 +4,6 @@
 // evaluates held-out examples with the same mask. Before training it may give the model a template
 // and the chat tokens the template writes (adaptModel).
 import { countOf } from "../formatCount.js";
-import { isEmbedded } from "../data/embeddedCorpus.js";
 import type { InstructionFormat } from "../data/instruct/formats.js";
 import { splitDocuments } from "../data/packing.js";
 import { UsageError } from "../errors.js";
@@ -18,7 +17,13 @@ import type { EncodedExample } from "./sft/encodeExample.js";
 import { lengthBuckets, SftBatcher, slots } from "./sft/sftBatcher.js";
 import { readSftDataset, type SftDataset } from "./sft/sftData.js";
 import { sftLoss, sftStepBatches } from "./sft/sftLoss.js";
-import type { AdaptedModel, Objective, ObjectiveContext, ObjectiveSpec } from "./objective.js";
+import {
+  type AdaptedModel,
+  checkDataOptions,
+  type Objective,
+  type ObjectiveContext,
+  type ObjectiveSpec,
+} from "./objective.js";
 import { runTraining, type RunOptions, type RunResult } from "./run.js";
 
 export interface SftOptions extends RunOptions {
@@ -50,23 +55,24 @@ export function sft(o: SftOptions): Promise<RunResult> {
 /** Supervised fine-tuning as an objective: checks its options now, adapts the model and reads the data later. */
 export function sftObjective(o: SftOptions): ObjectiveSpec {
   const seqLen = o.seqLen ?? SFT_DEFAULTS.seqLen;
-  if (o.data.length === 0) throw new UsageError("--data: name at least one file or folder");
-  if (o.evalData && o.evalFraction) throw new UsageError("give --eval-data or --eval-fraction, not both");
-  if (o.evalFraction !== undefined && !(o.evalFraction > 0 && o.evalFraction < 1))
-    throw new UsageError(`--eval-fraction ${o.evalFraction}: must be between 0 and 1`);
+  const inputs = checkDataOptions(o);
   if (o.lastTurnOnly && o.trainOnPrompt)
     throw new UsageError("--last-turn-only and --train-on-prompt contradict each other: give one");
   const format = o.template === undefined ? undefined : builtinTemplate(o.template);
   return {
     method: "sft",
     title: "Supervised fine-tuning",
-    inputs: [...o.data, ...(o.evalData ?? [])].filter((p) => !isEmbedded(p)),
+    inputs,
     seqLen,
     rows: (batch) => batch,
     adaptModel: async (base, tokenizer, note): Promise<AdaptedModel | undefined> => {
-      if (!format && !o.addChatTokens) return undefined;
-      if (!format)
-        note("--add-chat-tokens: the model's own chat template is used; its tokens are in the vocabulary");
+      if (!format) {
+        if (o.addChatTokens)
+          note(
+            "--add-chat-tokens has nothing to add without --template: the model's own chat template is used",
+          );
+        return undefined;
+      }
       const staged = await stageChatTokenizer(tokenizer.dir, tokenizer, {
         format,
         addTokens: !!o.addChatTokens,
@@ -138,6 +144,7 @@ async function prepareSft(o: SftOptions, seqLen: number, ctx: ObjectiveContext):
     const split = splitDocuments(train.length, o.evalFraction, seed);
     held = split.eval.map((i) => data.examples[i]!);
     train = split.train.map((i) => data.examples[i]!);
+    ctx.note(`held out ${countOf(held.length, "example")} of them (--eval-fraction ${o.evalFraction})`);
   }
   if (train.length === 0)
     throw new UsageError(

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { RecipeError } from "../../src/errors.js";
 import { mergeModels } from "../../src/merge/mergeModels.js";
+import { BUILTIN_TEMPLATES } from "../../src/tokenizer/builtinTemplates.js";
 import { editTensors, fixture, modelTensors, readJson, runCli, tempDir } from "../helpers.js";
 import { expectCarried, expectSameFiles } from "../surgery/expectOutput.js";
 
@@ -34,6 +35,17 @@ test("linear with weights (1, 0) reproduces model A bit for bit, and writes the 
   assert.equal(readFileSync(join(o, "mergekit_config.yml"), "utf8"), readFileSync(cfg, "utf8"));
   assert.match(readFileSync(join(o, "README.md"), "utf8"), /Merge of 2 models \(linear\)/);
   assert.equal(readJson(join(o, "deepen.json")).method, "merge");
+});
+
+test("chat_template by mergekit's built-in name writes that template into the merged tokenizer config", async () => {
+  const o = out();
+  await mergeModels(
+    config(
+      `models:\n  - model: ${a}\n    parameters:\n      weight: 0.5\n  - model: ${b}\n    parameters:\n      weight: 0.5\nmerge_method: linear\nchat_template: chatml\n`,
+    ),
+    { out: o },
+  );
+  assert.equal(readJson(join(o, "tokenizer_config.json")).chat_template, BUILTIN_TEMPLATES.chatml!.template);
 });
 
 test("slerp at t = 0 and t = 1 gives the endpoints; a gradient over layers moves from one to the other", async () => {
@@ -158,8 +170,8 @@ test("bad configs: one-line errors naming the config", async () => {
   await rejects(two(a, b, "linear", "tokenizer_source: union\n"), /union .* not supported yet/);
   await rejects("merge_method: linear\n", /needs models .* or slices/);
   await rejects(
-    two(a, b, "linear", "chat_template: chatml\n"),
-    /chat_template chatml: built-in template names are not supported/,
+    two(a, b, "linear", "chat_template: exaone\n"),
+    /chat_template exaone: not a Jinja template, "auto", or a built-in name \(chatml, llama2/,
   );
   await rejects(two(a, join(root, "nowhere"), "linear"), /model .*nowhere: .*no such folder/);
   // --dry-run checks as much as a real run does.

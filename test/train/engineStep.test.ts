@@ -5,7 +5,7 @@ import type { HostTensor } from "../../src/runtime/session.js";
 import { EngineStep } from "../../src/train/engineStep.js";
 import { nextTokenBatch, nextTokenLoss } from "../../src/train/nextTokenLoss.js";
 import { decays } from "../../src/train/stepGraphs.js";
-import { fixture, tempDir } from "../helpers.js";
+import { cloneParams, fixture, maxParamDiff, tempDir } from "../helpers.js";
 
 const root = tempDir();
 const dir = await fixture(root, { family: "qwen3", layers: 2, dtype: "F32" });
@@ -18,18 +18,8 @@ const batch = (offsets: number[], T: number) =>
   );
 const loss = nextTokenLoss;
 
-const clone = (m: Map<string, HostTensor>) =>
-  new Map([...m].map(([k, v]) => [k, { ...v, data: (v.data as Float32Array).slice() } as HostTensor]));
-
-const maxDiff = (a: Map<string, HostTensor>, b: Map<string, HostTensor>) => {
-  let worst = 0;
-  for (const [k, v] of a) {
-    const x = v.data as Float32Array;
-    const y = b.get(k)!.data as Float32Array;
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
-  }
-  return worst;
-};
+const clone = cloneParams;
+const maxDiff = maxParamDiff;
 
 test("the fused AdamW step equals the same step computed on the host from the engine's gradients", async () => {
   const w = await loadWeights(dir);

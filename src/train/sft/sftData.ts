@@ -4,7 +4,8 @@
 // file and line, or is skipped and counted with --skip-bad.
 import { createHash } from "node:crypto";
 import type { InstructionFormat } from "../../data/instruct/formats.js";
-import { readInstructionExamples } from "../../data/instruct/read.js";
+import { skippedNote } from "../../data/corpus.js";
+import { INSTRUCTION_EXTENSIONS, readInstructionExamples } from "../../data/instruct/read.js";
 import { UsageError } from "../../errors.js";
 import type { Tokenizer } from "../../tokenizer/loadTokenizer.js";
 import { encodeChat, encodeText, type EncodedExample, type MaskOptions } from "./encodeExample.js";
@@ -56,11 +57,13 @@ export async function readSftDataset(
     out.skipped++;
     if (out.skipped <= 3) o.note(`skipped ${where}: ${reason}`);
   };
+  const skippedFiles: string[] = [];
   for await (const ex of readInstructionExamples(paths, {
     format: o.format,
     skipBad: o.skipBad,
     onBad: bad,
     extensions: o.extensions,
+    onSkip: (path) => skippedFiles.push(path),
     onFile: (_file, format) => (out.formats[format] = (out.formats[format] ?? 0) + 1),
   })) {
     out.read++;
@@ -102,6 +105,7 @@ export async function readSftDataset(
     out.examples.push(e);
   }
   if (o.skipBad && out.skipped > 3) o.note(`skipped ${out.skipped} bad records in all (--skip-bad)`);
+  if (skippedFiles.length > 0) o.note(skippedNote(skippedFiles, o.extensions ?? INSTRUCTION_EXTENSIONS));
   out.hash = hash.digest("hex").slice(0, 16);
   return out;
 }

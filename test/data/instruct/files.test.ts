@@ -2,33 +2,25 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { InstructionExample } from "../../../src/data/instruct/formats.js";
 import { JsonArraySplitter } from "../../../src/data/instruct/jsonArray.js";
-import { readInstructionExamples, type InstructionReadOptions } from "../../../src/data/instruct/read.js";
-import { UsageError } from "../../../src/errors.js";
 import { tempDir } from "../../helpers.js";
-import { bot, jsonl, SAMPLES, user, writeGzip, writeJsonArray, writeJsonl, writeText } from "./samples.js";
+import {
+  bot,
+  jsonl,
+  SAMPLES,
+  user,
+  writeGzip,
+  writeJsonArray,
+  writeJsonl,
+  writeText,
+  read,
+  content,
+  usageError,
+} from "./samples.js";
 
 const root = tempDir("deepen-instruct-files-");
 let count = 0;
 const fresh = () => join(root, `d${count++}`);
-
-async function read(paths: string[], opts: InstructionReadOptions = {}): Promise<InstructionExample[]> {
-  const out: InstructionExample[] = [];
-  for await (const e of readInstructionExamples(paths, opts)) out.push(e);
-  return out;
-}
-
-const content = (e: InstructionExample) => (e.kind === "chat" ? e.messages : e.text);
-
-async function usageError(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (e: Error) => {
-    assert.ok(e instanceof UsageError, `${e.name}: ${e.message}`);
-    assert.match(e.message, pattern);
-    assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
-    return true;
-  });
-}
 
 for (const [name, sample] of Object.entries(SAMPLES)) {
   test(`${name}: a JSON array, gzip of JSONL and of a JSON array read as JSONL does`, async () => {

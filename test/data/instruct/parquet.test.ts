@@ -4,32 +4,13 @@ import { gzipSync } from "node:zlib";
 import { test } from "node:test";
 import { asyncBufferFromFile, parquetMetadataAsync } from "hyparquet";
 import { parquetWriteFile, type ColumnSource, type SchemaElement } from "hyparquet-writer";
-import type { InstructionExample, InstructionFormat } from "../../../src/data/instruct/formats.js";
-import { readInstructionExamples, type InstructionReadOptions } from "../../../src/data/instruct/read.js";
-import { UsageError } from "../../../src/errors.js";
+import type { InstructionFormat } from "../../../src/data/instruct/formats.js";
 import { tempDir } from "../../helpers.js";
-import { bot, SAMPLES, sys, user, writeJsonl, writeText } from "./samples.js";
+import { bot, SAMPLES, sys, user, writeJsonl, writeText, read, content, usageError } from "./samples.js";
 
 const root = tempDir("deepen-instruct-parquet-");
 let count = 0;
 const fresh = () => join(root, `d${count++}`);
-
-async function read(paths: string[], opts: InstructionReadOptions = {}): Promise<InstructionExample[]> {
-  const out: InstructionExample[] = [];
-  for await (const e of readInstructionExamples(paths, opts)) out.push(e);
-  return out;
-}
-
-const content = (e: InstructionExample) => (e.kind === "chat" ? e.messages : e.text);
-
-async function usageError(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (e: Error) => {
-    assert.ok(e instanceof UsageError, `${e.name}: ${e.message}`);
-    assert.match(e.message, pattern);
-    assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
-    return true;
-  });
-}
 
 const string = (name: string): SchemaElement => ({
   name,

@@ -4,8 +4,34 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import type { InstructionFormat } from "../../../src/data/instruct/formats.js";
+import assert from "node:assert/strict";
+import type { InstructionExample, InstructionFormat } from "../../../src/data/instruct/formats.js";
+import { readInstructionExamples, type InstructionReadOptions } from "../../../src/data/instruct/read.js";
+import { UsageError } from "../../../src/errors.js";
 import type { ChatMessage } from "../../../src/tokenizer/chatTemplate.js";
+
+/** Every example `paths` read as, in order. */
+export async function read(
+  paths: string[],
+  opts: InstructionReadOptions = {},
+): Promise<InstructionExample[]> {
+  const out: InstructionExample[] = [];
+  for await (const e of readInstructionExamples(paths, opts)) out.push(e);
+  return out;
+}
+
+/** The messages of a chat example or the text of a text example. */
+export const content = (e: InstructionExample) => (e.kind === "chat" ? e.messages : e.text);
+
+/** Asserts that `p` rejects with a one-line UsageError matching `pattern`. */
+export async function usageError(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(p, (e: Error) => {
+    assert.ok(e instanceof UsageError, `${e.name}: ${e.message}`);
+    assert.match(e.message, pattern);
+    assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
+    return true;
+  });
+}
 
 export const sys = (content: string): ChatMessage => ({ role: "system", content });
 export const user = (content: string): ChatMessage => ({ role: "user", content });

@@ -4,35 +4,25 @@ import { test } from "node:test";
 import {
   detectFormat,
   parseInstructionFormat,
-  type InstructionExample,
   type InstructionFormat,
 } from "../../../src/data/instruct/formats.js";
-import { readInstructionExamples, type InstructionReadOptions } from "../../../src/data/instruct/read.js";
-import { UsageError } from "../../../src/errors.js";
 import { tempDir } from "../../helpers.js";
-import { bot, jsonl, SAMPLES, sys, user, writeJsonl, writeText } from "./samples.js";
+import {
+  bot,
+  jsonl,
+  SAMPLES,
+  sys,
+  user,
+  writeJsonl,
+  writeText,
+  read,
+  content,
+  usageError,
+} from "./samples.js";
 
 const root = tempDir("deepen-instruct-shapes-");
 let count = 0;
 const fresh = () => join(root, `d${count++}`);
-
-async function read(paths: string[], opts: InstructionReadOptions = {}): Promise<InstructionExample[]> {
-  const out: InstructionExample[] = [];
-  for await (const e of readInstructionExamples(paths, opts)) out.push(e);
-  return out;
-}
-
-/** The messages of a chat example or the text of a text example. */
-const content = (e: InstructionExample) => (e.kind === "chat" ? e.messages : e.text);
-
-async function usageError(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (e: Error) => {
-    assert.ok(e instanceof UsageError, `${e.name}: ${e.message}`);
-    assert.match(e.message, pattern);
-    assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
-    return true;
-  });
-}
 
 for (const [name, sample] of Object.entries(SAMPLES)) {
   test(`JSONL in the ${name} shape reads as the expected examples, its shape detected`, async () => {

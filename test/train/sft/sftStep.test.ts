@@ -3,28 +3,18 @@ import { test } from "node:test";
 import { DecoderModel } from "../../../src/nn/decoderModel.js";
 import { growEmbeddings } from "../../../src/nn/growEmbeddings.js";
 import { loadWeights } from "../../../src/nn/loadParams.js";
-import type { HostTensor } from "../../../src/runtime/session.js";
 import { EngineStep } from "../../../src/train/engineStep.js";
 import type { EncodedExample } from "../../../src/train/sft/encodeExample.js";
 import { SftBatcher } from "../../../src/train/sft/sftBatcher.js";
 import { sftLoss, type SftRows, sftStepBatches } from "../../../src/train/sft/sftLoss.js";
-import { fixture, tempDir } from "../../helpers.js";
+import { cloneParams, fixture, maxParamDiff, tempDir } from "../../helpers.js";
 
 const root = tempDir();
 const dir = await fixture(root, { family: "llama", layers: 2, dtype: "F32" });
 const w = await loadWeights(dir);
 
-const clone = (m: Map<string, HostTensor>) =>
-  new Map([...m].map(([k, v]) => [k, { ...v, data: (v.data as Float32Array).slice() } as HostTensor]));
-const maxDiff = (a: Map<string, HostTensor>, b: Map<string, HostTensor>) => {
-  let worst = 0;
-  for (const [k, v] of a) {
-    const x = v.data as Float32Array;
-    const y = b.get(k)!.data as Float32Array;
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
-  }
-  return worst;
-};
+const clone = cloneParams;
+const maxDiff = maxParamDiff;
 const example = (text: string, trainFrom: number): EncodedExample => {
   const tokens = [...Buffer.from(text)];
   return { tokens, trained: Uint8Array.from(tokens, (_, i) => (i >= trainFrom ? 1 : 0)) };
