@@ -5,13 +5,16 @@ import { UsageError } from "../errors.js";
 import { pretrain } from "../train/pretrain.js";
 import { type RunOptions, type RunResult, SUMMARY_STEPS } from "../train/run.js";
 import { sft } from "../train/sft.js";
+import { dpo } from "../train/dpo.js";
+import { DPO_LOSSES, type DpoLossKind } from "../train/dpo/dpoLoss.js";
+import { PREFERENCE_FORMATS, parsePreferenceFormat } from "../data/instruct/preference.js";
 import { snakeCaseKeys } from "../report/snakeCaseKeys.js";
 import { INSTRUCTION_EXTENSIONS } from "../data/instruct/read.js";
 import { INSTRUCTION_FORMATS, parseInstructionFormat } from "../data/instruct/formats.js";
 import { BUILTIN_TEMPLATES } from "../tokenizer/builtinTemplates.js";
-import type { StepRecord } from "../train/loop.js";
+import type { EvalResult, StepRecord } from "../train/loop.js";
 import type { ScheduleKind } from "../train/schedule.js";
-import { ADAMW_DEFAULTS, PRETRAIN_DEFAULTS, RUN_DEFAULTS, SFT_DEFAULTS } from "../train/defaults.js";
+import { ADAMW_DEFAULTS, DPO_DEFAULTS, PRETRAIN_DEFAULTS, RUN_DEFAULTS, SFT_DEFAULTS } from "../train/defaults.js";
 import { parseDevice } from "./deviceOption.js";
 import { EXT_HELP, parseCount, parseExtensions, parseNumber } from "./parseOptions.js";
 import { runCommand } from "./run.js";
@@ -59,13 +62,27 @@ interface Flags {
   lastTurnOnly?: boolean;
   trainOnPrompt?: boolean;
   skipBad?: boolean;
+  loss?: string;
+  beta?: string;
+  labelSmoothing?: string;
+  averageLogps?: boolean;
+  ref?: string;
+  refFree?: boolean;
 }
 
+/** DPO's reward accuracy and margin, where a record has them (`prefix`: "" or "eval_"). */
+const rewards = (r: Record<string, number | undefined>, prefix: string) =>
+  r[`${prefix}rewards/accuracies`] === undefined
+    ? ""
+    : ` acc ${r[`${prefix}rewards/accuracies`]!.toFixed(3)} margin ${r[`${prefix}rewards/margins`]!.toFixed(3)}`;
+
 const fmt = (r: StepRecord, total: number) =>
-  `step ${r.step}/${total} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} grad ${r.grad_norm.toFixed(3)} ` +
+  `step ${r.step}/${total} loss ${r.loss.toFixed(4)}${rewards(r, "")} lr ${r.lr.toExponential(2)} grad ${r.grad_norm.toFixed(3)} ` +
   `${r.tokens_per_s.toFixed(0)} tok/s` +
   (r.eval_loss !== undefined
-    ? ` | eval loss ${r.eval_loss.toFixed(4)} ppl ${r.eval_perplexity!.toFixed(3)}`
+    ? ` | eval loss ${r.eval_loss.toFixed(4)}` +
+      (r.eval_perplexity !== undefined ? ` ppl ${r.eval_perplexity.toFixed(3)}` : "") +
+      rewards(r, "eval_")
     : "");
 
 /** Options every training command takes (the run scaffold's), with their defaults. */
@@ -244,6 +261,52 @@ export function registerTrain(program: Command): void {
 
   runOptions(
     train
+      .command("dpo")
+      .description(
+        "preference alignment: DPO (or ipo, hinge) on chosen/rejected pairs against a frozen reference",
+      )
+      .option("--data <paths...>", "preference pairs: JSONL, JSON arrays, Parquet (or .gz of JSON/JSONL)")
+      .option("--format <shape>", `record shape of every file (default: detected per file): ${PREFERENCE_FORMATS.join(", ")}`)
+      .option("--template <name>", `chat template to render with (default: the model's own): ${Object.keys(BUILTIN_TEMPLATES).join(", ")}`)
+      .option("--loss <kind>", `${DPO_LOSSES.join(", ")}`, DPO_DEFAULTS.loss)
+      .option("--beta <x>", "strength of the pull toward the reference", String(DPO_DEFAULTS.beta))
+      .option("--label-smoothing <e>", "conservative DPO: the chance a label is wrong (sigmoid loss)", "0")
+      .option("--average-logps", "length-averaged sequence log-probabilities (ipo always uses them)")
+      .option("--ref <dir>", "reference model (default: the starting model, frozen)")
+      .option("--ref-free", "no reference model: its log-probabilities count as 0")
+      .option("--seq-len <n>", "tokens per sequence (prompt + response)", String(DPO_DEFAULTS.seqLen))
+      .option("--truncate", "cut pairs longer than --seq-len instead of dropping them")
+      .option("--skip-bad", "skip malformed records (counted) instead of stopping at the first")
+      .option("--eval-data <paths...>", "held-out preference pairs")
+      .option("--eval-fraction <f>", "hold out this fraction of the pairs instead")
+      .option("--ext <list>", `in folders, read only these extensions (default ${INSTRUCTION_EXTENSIONS.join(",")})`),
+    DPO_DEFAULTS.lr,
+  ).action(async (f: Flags) => {
+    await runCommand(!!f.verbose, async () => {
+      if (!f.data?.length) throw new UsageError("--data: name the preference pairs (JSONL, JSON, Parquet)");
+      const o = {
+        ...runFlags(f),
+        ...evalFlags(f),
+        data: f.data,
+        seqLen: parseCount(f.seqLen, "--seq-len"),
+        format: f.format === undefined ? undefined : parsePreferenceFormat(f.format),
+        template: f.template,
+        loss: f.loss as DpoLossKind,
+        beta: parseNumber(f.beta!, "--beta"),
+        labelSmoothing: parseNumber(f.labelSmoothing!, "--label-smoothing"),
+        averageLogps: f.averageLogps,
+        ref: f.ref,
+        refFree: f.refFree,
+        truncate: f.truncate,
+        skipBad: f.skipBad,
+        extensions: parseExtensions(f.ext),
+      };
+      await runWithProgress((cli) => dpo({ ...o, ...cli }), !!f.json);
+    });
+  });
+
+  runOptions(
+    train
       .command("sft")
       .description(
         "supervised fine-tuning on instruction data: chat template, loss on the assistant's tokens, optional packing",
@@ -306,8 +369,11 @@ export function runSummary(r: RunResult, secs: string): string {
     return `the run is already finished at step ${r.steps}; nothing to train (model in ${r.checkpoint})`;
   const trained = r.steps - r.startStep;
   const span = r.startStep > 0 ? ` (steps ${r.startStep + 1}-${r.steps}, resumed)` : "";
-  const f = (e: { loss: number; perplexity?: number }) =>
-    `${e.loss.toFixed(4)}${e.perplexity !== undefined ? ` (perplexity ${e.perplexity.toFixed(3)})` : ""}`;
+  const f = (e: EvalResult) =>
+    `${e.loss.toFixed(4)}${e.perplexity !== undefined ? ` (perplexity ${e.perplexity.toFixed(3)})` : ""}` +
+    (e["rewards/accuracies"] !== undefined
+      ? ` (reward accuracy ${e["rewards/accuracies"].toFixed(3)}, margin ${e["rewards/margins"]!.toFixed(3)})`
+      : "");
   let figures: string;
   if (r.lastEval && r.startEval) figures = `held-out loss ${f(r.startEval)} -> ${f(r.lastEval)}`;
   else if (r.lastEval) figures = `held-out loss ${f(r.lastEval)} (--eval-at-start measures the start too)`;

@@ -111,6 +111,9 @@ export type OpName =
   | "Sqrt"
   | "Sigmoid"
   | "Tanh"
+  | "Softplus"
+  | "Relu"
+  | "Step"
   | "MatMul"
   | "ReduceSum"
   | "ReduceMean"
@@ -181,6 +184,31 @@ export const OPS: Record<OpName, OpDef> = {
       return [g.op("Mul", [dy!, g.op("Mul", [y, g.op("Sub", [scalar(g, y, 1), y])])])];
     },
     emit: simple("Sigmoid"),
+  },
+  /** log(1 + eˣ), computed without overflow by the runtime: DPO's −log σ(z) is softplus(−z). */
+  Softplus: {
+    infer: unary,
+    grad: (g, n, [dy]) => [g.op("Mul", [dy!, g.op("Sigmoid", [n.inputs[0]!])])],
+    emit: simple("Softplus"),
+  },
+  Relu: {
+    infer: unary,
+    grad: (g, n, [dy]) => [g.op("Mul", [dy!, g.op("Step", [n.inputs[0]!])])],
+    emit: simple("Relu"),
+  },
+  /** 1 where x > 0, else 0 (ONNX has no such op: Relu of Sign). Its derivative is zero wherever it
+   * exists, so no gradient flows through it: it counts (DPO's reward accuracy) and gates (Relu's
+   * gradient), it is not trained through. */
+  Step: {
+    infer: unary,
+    grad: () => [undefined],
+    emit: (node, ctx) => {
+      const sign = ctx.fresh("sign");
+      return [
+        { opType: "Sign", inputs: [ctx.name(node.inputs[0]!)], outputs: [sign] },
+        { opType: "Relu", inputs: [sign], outputs: [ctx.name(node.outputs[0]!)] },
+      ];
+    },
   },
   Tanh: {
     infer: unary,

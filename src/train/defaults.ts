@@ -39,3 +39,11 @@ export const SFT_DEFAULTS = {
   seqLen: 1024,
   lr: 2e-5,
 };
+
+/** TRL's DPOConfig defaults (learning rate 1e-6, beta 0.1, sigmoid loss, max_length 1024). */
+export const DPO_DEFAULTS = {
+  seqLen: 1024,
+  lr: 1e-6,
+  beta: 0.1,
+  loss: "sigmoid" as const,
+};

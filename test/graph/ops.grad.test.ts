@@ -3,6 +3,8 @@ import { test } from "node:test";
 import { gradients } from "../../src/graph/autodiff.js";
 import { Graph } from "../../src/graph/graph.js";
 import { GraphError } from "../../src/errors.js";
+import { toOnnx } from "../../src/graph/toOnnx.js";
+import { CompiledGraph } from "../../src/runtime/session.js";
 import { type GradCase, gradCheck } from "./gradcheck.js";
 
 // One case per op of the table (each op's gradient rule), with broadcasting where the op broadcasts.
@@ -20,6 +22,11 @@ const cases: Record<string, GradCase> = {
   Sqrt: { inputs: { a: { shape: [4], lo: 0.5, hi: 3 } }, build: (g, x) => g.op("Sqrt", [x.a!]) },
   Sigmoid: { inputs: { a: { shape: [5], lo: -3, hi: 3 } }, build: (g, x) => g.op("Sigmoid", [x.a!]) },
   Tanh: { inputs: { a: { shape: [5], lo: -2, hi: 2 } }, build: (g, x) => g.op("Tanh", [x.a!]) },
+  // Away from 0, where Relu has no derivative.
+  Relu: {
+    inputs: { a: { shape: [6], lo: 0.2, hi: 2 } },
+    build: (g, x) => g.op("Relu", [g.op("Sub", [x.a!, g.constant(1, [], "float64")])]),
+  },
   MatMul: {
     inputs: { a: { shape: [2, 3, 4] }, b: { shape: [4, 2] } },
     build: (g, x) => g.op("MatMul", [x.a!, x.b!]),
@@ -86,6 +93,28 @@ test("Cast passes gradients back to the source dtype", async () => {
     1e-4, // float32 in the middle: the function is linear, so a wide step keeps rounding small
     1e-2,
   );
+});
+
+test("Softplus (float32 only in onnxruntime): gradient by finite differences, no overflow at ±100", async () => {
+  await gradCheck(
+    {
+      inputs: { a: { shape: [5], lo: -4, hi: 4 } },
+      build: (g, x) =>
+        g.op("Cast", [g.op("Softplus", [g.op("Cast", [x.a!], { to: "float32" })])], { to: "float64" }),
+    },
+    2e-3,
+    1e-2,
+  );
+  const g = new Graph();
+  const x = g.input("x", "float32", [3]);
+  const run = await CompiledGraph.create(toOnnx(g, { y: g.op("Softplus", [x]), s: g.op("Step", [x]) }));
+  const out = await run.run({ x: { dtype: "float32", shape: [3], data: Float32Array.of(100, -100, 0) } });
+  assert.deepEqual(
+    Array.from(out.y!.data as Float32Array).map((v) => Math.round(v * 1e4) / 1e4),
+    [100, 0, 0.6931],
+  );
+  assert.deepEqual(Array.from(out.s!.data as Float32Array), [1, 0, 0], "Step: 1 above 0, else 0");
+  await run.release();
 });
 
 test("a composite: RMSNorm then SiLU-gated product, reused inputs accumulate", async () => {
