@@ -1,7 +1,9 @@
 import { UsageError } from "../../errors.js";
 import { Draw } from "./draw.js";
 import { drawProblem, wordingCount, type Problem } from "./problem.js";
+import { preferencePair, type PreferencePair } from "./pair.js";
 import { problemId, toRecord, type MathRecord } from "./record.js";
+import { SLIP_KINDS, type SlipKind } from "./slips.js";
 import { MIN_WORDINGS, type Level } from "./template.js";
 import { TEMPLATES } from "./templates/index.js";
 
@@ -14,6 +16,8 @@ export interface MathOptions {
   readonly rephrase: number;
   /** Share of each level's problems held out for test.jsonl, in [0, 1). */
   readonly testFraction: number;
+  /** Also make a preference pair (a slipped solution) of every record, for DPO. */
+  readonly preference?: boolean;
 }
 
 export const DEFAULT_TEST_FRACTION = 0.1;
@@ -28,11 +32,16 @@ export interface SplitCounts {
   readonly problems: Record<Level, number>;
   /** Records (lines) per level: problems times their wordings. */
   readonly records: Record<Level, number>;
+  /** With `preference`: pairs per level (a record no slip fits has none) and per kind of slip. */
+  readonly pairs?: Record<Level, number>;
+  readonly slips?: Record<SlipKind, number>;
 }
 
 export interface MathSet {
   readonly train: MathRecord[];
   readonly test: MathRecord[];
+  /** With `preference`: a pair per record, in the records' order (train pairs from train records only). */
+  readonly pairs?: { readonly train: PreferencePair[]; readonly test: PreferencePair[] };
   readonly counts: { readonly train: SplitCounts; readonly test: SplitCounts };
 }
 
@@ -82,16 +91,35 @@ function drawLevel(level: Level, count: number, seed: number): { problem: Proble
 
 const zero = (): Record<Level, number> => ({ 1: 0, 2: 0, 3: 0, 4: 0 });
 
+interface Made {
+  readonly record: MathRecord;
+  readonly problem: Problem;
+}
+
+/** The pairs of one split's records and their counts, added to the split's counts. */
+function pairsOf(made: readonly Made[], seed: number, c: SplitCounts): [PreferencePair[], SplitCounts] {
+  const pairs = made.flatMap(({ record, problem }) => preferencePair(problem, record, seed) ?? []);
+  const perLevel = zero();
+  const perKind = Object.fromEntries(SLIP_KINDS.map((k) => [k, 0])) as Record<SlipKind, number>;
+  for (const p of pairs) {
+    perLevel[p.level]++;
+    perKind[p.slip]++;
+  }
+  return [pairs, { ...c, pairs: perLevel, slips: perKind }];
+}
+
 /**
  * Generates the problems and splits them by problem: a level's first round(count × testFraction)
  * problems (never all of them) go to test in one wording, the rest to train in `rephrase` wordings.
  * Keys are distinct within a level and carry the template, whose level is fixed, so no test problem
- * is in train under any wording. Both splits are shuffled; everything follows from the seed.
+ * is in train under any wording. Both splits are shuffled; everything follows from the seed. With
+ * `preference`, each record also gets a pair, its slip drawn from a stream of its own (slipStream) so
+ * the records are byte for byte those made without it.
  */
 export function generateMathSet(o: MathOptions): MathSet {
   checkMathOptions(o);
-  const train: MathRecord[] = [];
-  const test: MathRecord[] = [];
+  const train: Made[] = [];
+  const test: Made[] = [];
   const counts = {
     train: { problems: zero(), records: zero() },
     test: { problems: zero(), records: zero() },
@@ -105,11 +133,24 @@ export function generateMathSet(o: MathOptions): MathSet {
       const wordings = order.slice(0, isTest ? 1 : o.rephrase);
       const split = isTest ? test : train;
       const c = isTest ? counts.test : counts.train;
-      for (const w of wordings) split.push(toRecord(problem, id, w));
+      for (const w of wordings) split.push({ record: toRecord(problem, id, w), problem });
       c.problems[level]++;
       c.records[level] += wordings.length;
     });
   }
+  // The shuffle's draws depend only on the lengths, so carrying the problems along changes no order.
   const order = Draw.named("deepen-math", o.seed, "order");
-  return { train: order.shuffle(train), test: order.shuffle(test), counts };
+  const shuffled = { train: order.shuffle(train), test: order.shuffle(test) };
+  const records = {
+    train: shuffled.train.map((m) => m.record),
+    test: shuffled.test.map((m) => m.record),
+  };
+  if (!o.preference) return { ...records, counts };
+  const [trainPairs, trainCounts] = pairsOf(shuffled.train, o.seed, counts.train);
+  const [testPairs, testCounts] = pairsOf(shuffled.test, o.seed, counts.test);
+  return {
+    ...records,
+    pairs: { train: trainPairs, test: testPairs },
+    counts: { train: trainCounts, test: testCounts },
+  };
 }

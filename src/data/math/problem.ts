@@ -20,7 +20,7 @@ export interface Problem {
 }
 
 // Above this a value stops looking like an everyday word problem; templates keep well below it.
-const MAX_VALUE = 1_000_000;
+export const MAX_VALUE = 1_000_000;
 // Tries before a template is declared unable to produce a well-formed problem: a bug in its sampler.
 const MAX_TRIES = 1000;
 

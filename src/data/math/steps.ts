@@ -31,6 +31,16 @@ export interface StepSpec<K extends string = string> {
   readonly withRemainder?: boolean;
 }
 
+/**
+ * A step written differently from how its plan computes it: a swapped operation, or a wrong result or
+ * remainder. Later steps read these values, so the slip carries through.
+ */
+export interface StepOverride {
+  readonly op: Op;
+  readonly result: number;
+  readonly remainder?: number;
+}
+
 export function applyOp(op: Op, a: number, b: number): { result: number; remainder?: number } {
   switch (op) {
     case "+":
@@ -50,12 +60,14 @@ export function applyOp(op: Op, a: number, b: number): { result: number; remaind
 
 /**
  * Computes the steps of `plan` from the problem's numbers. `overrides` replaces the result of the
- * steps it names (a slip) before later steps read it, so a mistake propagates as it would on paper.
+ * steps it names (a slip), or the whole step as written (a number is a wrong result; a StepOverride
+ * may also change the operation or the remainder), before later steps read it, so a mistake
+ * propagates as it would on paper.
  */
 export function runPlan(
   plan: readonly StepSpec[],
   givens: Readonly<Record<string, number>>,
-  overrides?: ReadonlyMap<number, number>,
+  overrides?: ReadonlyMap<number, number | StepOverride>,
 ): Step[] {
   const steps: Step[] = [];
   const read = (ref: Ref): number => {
@@ -73,30 +85,34 @@ export function runPlan(
   plan.forEach((spec, i) => {
     const a = read(spec.a);
     const b = read(spec.b);
-    const { result, remainder } = applyOp(spec.op, a, b);
-    const r = overrides?.get(i) ?? result;
-    steps.push(
-      remainder === undefined
-        ? { op: spec.op, a, b, result: r }
-        : { op: spec.op, a, b, result: r, remainder },
-    );
+    const computed = applyOp(spec.op, a, b);
+    const o = overrides?.get(i);
+    const { op, result, remainder } =
+      typeof o === "object" ? o : { op: spec.op, ...computed, result: o ?? computed.result };
+    steps.push(remainder === undefined ? { op, a, b, result } : { op, a, b, result, remainder });
   });
   return steps;
 }
 
 /** Whether every value is a non-negative integer and divisions not meant to leave a remainder are exact. */
 export function isWellFormed(plan: readonly StepSpec[], steps: readonly Step[]): boolean {
-  return steps.every((s, i) => {
-    const spec = plan[i]!;
-    const ok = (x: number) => Number.isSafeInteger(x) && x >= 0;
-    if (!ok(s.a) || !ok(s.b) || !ok(s.result)) return false;
-    if (s.op === "/") {
-      if (s.b === 0 || s.remainder === undefined || !ok(s.remainder)) return false;
-      // A remainder step with nothing left over would read "7 remainder 0": resampled instead.
-      return spec.withRemainder ? s.remainder > 0 : s.remainder === 0;
-    }
-    return true;
-  });
+  return steps.every((s, i) => isWellFormedStep(plan[i]!, s));
+}
+
+/** isWellFormed for one step and the spec it was computed from. */
+export function isWellFormedStep(spec: StepSpec, s: Step): boolean {
+  if (!isCount(s.a) || !isCount(s.b) || !isCount(s.result)) return false;
+  if (s.op === "/") {
+    if (s.b === 0 || s.remainder === undefined || !isCount(s.remainder)) return false;
+    // A remainder step with nothing left over would read "7 remainder 0": resampled instead.
+    return spec.withRemainder ? s.remainder > 0 : s.remainder === 0;
+  }
+  return true;
+}
+
+/** A non-negative integer: what every value in a word problem's solution must be. */
+export function isCount(x: number): boolean {
+  return Number.isSafeInteger(x) && x >= 0;
 }
 
 /** The equation of a step as written in a solution: "17 + 26 = 43", "47 / 6 = 7 remainder 5", "20% of 150 = 30". */

@@ -30,7 +30,8 @@ export function parseSteps(solution: string): Parsed[] {
   });
 }
 
-function check(s: Parsed): void {
+/** Redoes one step's arithmetic. */
+export function checkStep(s: Parsed): void {
   const { a, b, result } = s;
   const eq = `${a} ${s.op} ${b} = ${result}`;
   if (s.op === "+") assert.equal(a + b, result, eq);
@@ -42,6 +43,26 @@ function check(s: Parsed): void {
     assert.ok(r < b, `${eq}: remainder ${r} is less than ${b}`);
     assert.equal(result * b + r, a, `${eq} remainder ${r}`);
   }
+}
+
+/**
+ * Checks the steps of a solution to `question`: each step's arithmetic, except the step `slipped` (a
+ * rejected answer's slip, checked by its caller), and that each operand is a number of the question,
+ * an earlier result or remainder, or a known constant.
+ */
+export function checkLines(
+  question: string,
+  steps: readonly Parsed[],
+  solution: string,
+  slipped?: number,
+): void {
+  const known = new Set([...KNOWN, ...(question.match(/\d+/g) ?? []).map(Number)]);
+  steps.forEach((s, i) => {
+    if (i !== slipped) checkStep(s);
+    for (const x of [s.a, s.b]) assert.ok(known.has(x), `${x} in "${solution}" comes from nowhere`);
+    known.add(s.result);
+    if (s.remainder !== undefined) known.add(s.remainder);
+  });
 }
 
 /**
@@ -57,14 +78,7 @@ export function checkRecord(r: MathRecord): Parsed[] {
   assert.equal(lines[lines.length - 1], `#### ${r.answer}`, "the last line is #### and the answer");
   assert.match(r.answer, /^\d+$/, "the answer is a plain non-negative integer");
   const steps = parseSteps(assistant.content);
-  const known = new Set([...KNOWN, ...(user.content.match(/\d+/g) ?? []).map(Number)]);
-  for (const s of steps) {
-    check(s);
-    for (const x of [s.a, s.b])
-      assert.ok(known.has(x), `${x} in "${r.messages[1].content}" comes from nowhere`);
-    known.add(s.result);
-    if (s.remainder !== undefined) known.add(s.remainder);
-  }
+  checkLines(user.content, steps, assistant.content);
   const last = steps[steps.length - 1]!;
   assert.ok(
     [last.result, last.remainder].includes(Number(r.answer)),

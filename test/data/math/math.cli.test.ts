@@ -4,16 +4,19 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { MathRecord } from "../../../src/data/math/record.js";
 import { readJson, runCli, tempDir } from "../../helpers.js";
+import type { PreferencePair } from "../../../src/data/math/pair.js";
+import { checkPair } from "./checkPair.js";
 import { checkRecord } from "./checkRecord.js";
 
 const root = tempDir("deepen-math-");
 const files = (dir: string) =>
   ["train.jsonl", "test.jsonl", "info.json"].map((f) => readFileSync(join(dir, f)));
-const records = (file: string): MathRecord[] =>
+const lines = <T>(file: string): T[] =>
   readFileSync(file, "utf8")
     .trimEnd()
     .split("\n")
-    .map((l) => JSON.parse(l) as MathRecord);
+    .map((l) => JSON.parse(l) as T);
+const records = (file: string) => lines<MathRecord>(file);
 
 /** One line on stderr with the given status, and nothing written. */
 function refused(args: string[], code: number, re: RegExp): void {
@@ -69,6 +72,55 @@ test("data math writes train, test and info.json, the same for the same seed", (
   assert.equal(replaced.code, 0, replaced.stderr);
   assert.deepEqual(JSON.parse(replaced.stdout).train.problems, { 1: 0, 2: 45, 3: 0, 4: 0 });
   for (const rec of records(join(a, "train.jsonl"))) assert.equal(rec.level, 2);
+});
+
+test("data math --preference adds pairs-train and pairs-test, and the same records", () => {
+  const plain = join(root, "plain");
+  const pref = join(root, "pref");
+  const args = ["--n", "120", "--seed", "5", "--rephrase", "2"];
+  assert.equal(runCli(["data", "math", "-o", plain, ...args]).code, 0);
+  assert.ok(!existsSync(join(plain, "pairs-train.jsonl")), "no pairs without --preference");
+  const r = runCli(["data", "math", "-o", pref, ...args, "--preference"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^wrote .*: train L1 27, L2 27, L3 27, L4 27 problems in 216 records, test L1 3, L2 3, L3 3, L4 3; 216 train and 12 test preference pairs \(\d+ dropped_carry, \d+ swapped_operation, \d+ off_by_one\) \(\d+\.\d s\)\n$/,
+  );
+  for (const f of ["train.jsonl", "test.jsonl"])
+    assert.deepEqual(readFileSync(join(pref, f)), readFileSync(join(plain, f)), `${f} is unchanged`);
+
+  const byId = new Map(
+    [...records(join(pref, "train.jsonl")), ...records(join(pref, "test.jsonl"))].map((x) => [x.id, x]),
+  );
+  const testIds = new Set(records(join(pref, "test.jsonl")).map((x) => x.id));
+  const trainPairs = lines<PreferencePair>(join(pref, "pairs-train.jsonl"));
+  const testPairs = lines<PreferencePair>(join(pref, "pairs-test.jsonl"));
+  assert.equal(trainPairs.length, 216);
+  assert.equal(testPairs.length, 12);
+  for (const p of trainPairs) assert.ok(!testIds.has(p.id), `${p.id} is a train record`);
+  for (const p of testPairs) assert.ok(testIds.has(p.id), `${p.id} is a test record`);
+  for (const p of [...trainPairs, ...testPairs]) checkPair(p, byId.get(p.id)!);
+
+  const info = readJson(join(pref, "info.json"));
+  assert.equal((info.settings as { preference: boolean }).preference, true);
+  assert.equal((info.files as { pairs_train: string }).pairs_train, "pairs-train.jsonl");
+  const counts = info.counts as { test: { pairs: Record<string, number> } };
+  assert.deepEqual(counts.test.pairs, { 1: 3, 2: 3, 3: 3, 4: 3 });
+  assert.ok(!("preference" in (readJson(join(plain, "info.json")).settings as object)));
+
+  const json = runCli(["data", "math", "-o", pref, ...args, "--preference", "--force", "--json"]);
+  const out = JSON.parse(json.stdout) as {
+    train: { pairs: Record<string, number>; slips: Record<string, number> };
+  };
+  assert.deepEqual(out.train.pairs, { 1: 54, 2: 54, 3: 54, 4: 54 });
+  assert.equal(
+    Object.values(out.train.slips).reduce((a, b) => a + b, 0),
+    216,
+  );
+  assert.deepEqual(
+    readFileSync(join(pref, "pairs-train.jsonl")),
+    Buffer.from(trainPairs.map((p) => JSON.stringify(p) + "\n").join("")),
+  );
 });
 
 test("bad options are one-line usage errors and write nothing", () => {
