@@ -201,6 +201,7 @@ async function prepareDpo(
     let rr = 0;
     let lc = 0;
     let lr = 0;
+    let likelier = 0;
     for (let i = 0; i < n; i++) {
       const c = policy[i]! - refEval[i]!;
       const r = policy[n + i]! - refEval[held.length + i]!;
@@ -210,6 +211,7 @@ async function prepareDpo(
       rr += s.beta * r;
       lc += policy[i]!;
       lr += policy[n + i]!;
+      likelier += policy[i]! > policy[n + i]! ? 1 : 0;
     }
     return {
       loss: loss / n,
@@ -219,6 +221,9 @@ async function prepareDpo(
       "rewards/accuracies": acc / n,
       "logps/chosen": lc / n,
       "logps/rejected": lr / n,
+      // Not TRL's: how often the policy alone finds the chosen response likelier. Unlike the reward
+      // accuracy it means something at step 0, where every reward is 0.
+      "logps/accuracies": likelier / n,
     };
   };
 
