@@ -45,20 +45,10 @@ export const REQUIRED_FIELDS: readonly { format: InstructionFormat; fields: read
   { format: "text", fields: ["text"] },
 ];
 
-/** The fields `format` needs. */
-export function requiredFields(format: InstructionFormat): readonly string[] {
-  return REQUIRED_FIELDS.find((r) => r.format === format)?.fields ?? [];
-}
-
 /** The shape a record (or a Parquet file's columns) with these field names has, if any. */
 export function detectFormat(fields: readonly string[]): InstructionFormat | undefined {
   const have = new Set(fields);
   return REQUIRED_FIELDS.find((r) => r.fields.every((f) => have.has(f)))?.format;
-}
-
-/** The accepted shapes, for an error message: "messages (messages), sharegpt (conversations), …". */
-export function acceptedShapes(): string {
-  return REQUIRED_FIELDS.map((r) => `${r.format} (${r.fields.join("+")})`).join(", ");
 }
 
 /** A field list for an error message, shortened: a record may have hundreds of columns. */

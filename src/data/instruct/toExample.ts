@@ -1,40 +1,10 @@
 // One record of a known shape → one normalised example. Throws BadRecord naming the field at fault.
 
 import type { ChatMessage } from "../../tokenizer/chatTemplate.js";
-import { describe } from "../corpus.js";
 import { BadRecord } from "./badRecord.js";
+import { field, optionalString, stringField, turn, type Fields } from "./fields.js";
 import type { InstructionExample, InstructionFormat } from "./formats.js";
 import { finishChat, readMessages } from "./messages.js";
-
-/** A record as read: a JSON object or a Parquet row. */
-type Fields = Record<string, unknown>;
-
-function field(record: Fields, name: string, format: InstructionFormat): unknown {
-  if (!(name in record)) throw new BadRecord(`no "${name}" field (needed by the ${format} shape)`);
-  return record[name];
-}
-
-function stringField(record: Fields, name: string, format: InstructionFormat): string {
-  const v = field(record, name, format);
-  if (typeof v !== "string") throw new BadRecord(`the "${name}" field is ${describe(v)}, not a string`);
-  return v;
-}
-
-/** A field that may be absent, null or a string; absent and null read as "". */
-function optionalString(record: Fields, name: string): string {
-  const v = record[name];
-  if (v === undefined || v === null) return "";
-  if (typeof v !== "string") throw new BadRecord(`the "${name}" field is ${describe(v)}, not a string`);
-  return v;
-}
-
-/** A prompt or completion: a string (one message of `role`) or a list of messages (TRL's conversational form). */
-function turn(record: Fields, name: string, role: string): ChatMessage[] {
-  const v = field(record, name, "prompt-completion");
-  if (typeof v === "string") return [{ role, content: v }];
-  if (Array.isArray(v)) return readMessages(v, name);
-  throw new BadRecord(`the "${name}" field is ${describe(v)}, not a string or a list of messages`);
-}
 
 function chatMessages(
   record: Fields,
@@ -71,8 +41,8 @@ function chatMessages(
 }
 
 function promptCompletion(record: Fields, where: string): InstructionExample {
-  const prompt = turn(record, "prompt", "user");
-  const completion = turn(record, "completion", "assistant");
+  const prompt = turn(record, "prompt", "user", "prompt-completion");
+  const completion = turn(record, "completion", "assistant", "prompt-completion");
   if (!completion.some((m) => m.role === "assistant"))
     throw new BadRecord('the "completion" has no assistant turn, so nothing to train on');
   return {

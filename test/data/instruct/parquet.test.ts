@@ -1,55 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { test } from "node:test";
 import { asyncBufferFromFile, parquetMetadataAsync } from "hyparquet";
-import { parquetWriteFile, type ColumnSource, type SchemaElement } from "hyparquet-writer";
 import type { InstructionFormat } from "../../../src/data/instruct/formats.js";
 import { tempDir } from "../../helpers.js";
+import { column, listOfStruct, string, writeParquet } from "./parquetWriter.js";
 import { bot, SAMPLES, sys, user, writeJsonl, writeText, read, content, usageError } from "./samples.js";
 
 const root = tempDir("deepen-instruct-parquet-");
 let count = 0;
 const fresh = () => join(root, `d${count++}`);
-
-const string = (name: string): SchemaElement => ({
-  name,
-  type: "BYTE_ARRAY",
-  converted_type: "UTF8",
-  repetition_type: "OPTIONAL",
-});
-
-/** A list<struct<a: string, b: string>> column as pyarrow writes a list of dicts (3-level LIST). */
-const listOfStruct = (name: string, a: string, b: string): SchemaElement[] => [
-  { name, repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
-  { name: "list", repetition_type: "REPEATED", num_children: 1 },
-  { name: "element", repetition_type: "OPTIONAL", num_children: 2 },
-  string(a),
-  string(b),
-];
-
-function writeParquet(
-  dir: string,
-  name: string,
-  columns: { data: unknown[]; schema: SchemaElement[] }[],
-  names: string[],
-  rowGroupSize?: number,
-  gzip = false,
-): string {
-  const filename = join(dir, name);
-  writeText(dir, name, ""); // makes the folder
-  const columnData: ColumnSource[] = columns.map((c, i) => ({ name: names[i]!, data: c.data }));
-  parquetWriteFile({
-    filename,
-    columnData,
-    schema: [{ name: "root", num_children: columns.length }, ...columns.flatMap((c) => c.schema)],
-    ...(rowGroupSize === undefined ? {} : { rowGroupSize }),
-    ...(gzip ? { codec: "GZIP" as const, compressors: { GZIP: (b: Uint8Array) => gzipSync(b) } } : {}),
-  });
-  return filename;
-}
-
-const column = (records: Record<string, unknown>[], name: string) => records.map((r) => r[name] ?? null);
 
 test("a Parquet messages column (list of structs) reads as its JSONL twin, extra columns as JSON has them", async () => {
   const dir = fresh();
