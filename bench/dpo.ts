@@ -20,7 +20,14 @@ const rows = 8;
 const work = join(tmpdir(), `deepen-bench-dpo-${process.pid}`);
 mkdirSync(work, { recursive: true });
 
-const set = generateMathSet({ n: pairCount, seed: 1, levels: [1, 2, 3, 4], rephrase: 1, testFraction: 0.1, preference: true });
+const set = generateMathSet({
+  n: pairCount,
+  seed: 1,
+  levels: [1, 2, 3, 4],
+  rephrase: 1,
+  testFraction: 0.1,
+  preference: true,
+});
 const sftData = join(work, "train.jsonl");
 const pairData = join(work, "pairs.jsonl");
 writeFileSync(sftData, set.train.map((r) => JSON.stringify(r)).join("\n") + "\n");
@@ -71,7 +78,9 @@ await dpo({
 });
 const [s, d] = [median(sftRates), median(dpoRates)];
 console.log(`  sft (unpacked)      ${s.toFixed(0)} tokens/s`);
-console.log(`  dpo                 ${d.toFixed(0)} tokens/s (${(d / s).toFixed(2)}x SFT), ${median(pairRates).toFixed(1)} pairs/s`);
+console.log(
+  `  dpo                 ${d.toFixed(0)} tokens/s (${(d / s).toFixed(2)}x SFT), ${median(pairRates).toFixed(1)} pairs/s`,
+);
 console.log(
   `  reference pass      ${referenceSeconds.toFixed(1)} s for ${set.pairs!.train.length} pairs (${(set.pairs!.train.length / referenceSeconds).toFixed(0)} pairs/s)`,
 );

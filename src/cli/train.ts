@@ -14,7 +14,13 @@ import { INSTRUCTION_FORMATS, parseInstructionFormat } from "../data/instruct/fo
 import { BUILTIN_TEMPLATES } from "../tokenizer/builtinTemplates.js";
 import type { EvalResult, StepRecord } from "../train/loop.js";
 import type { ScheduleKind } from "../train/schedule.js";
-import { ADAMW_DEFAULTS, DPO_DEFAULTS, PRETRAIN_DEFAULTS, RUN_DEFAULTS, SFT_DEFAULTS } from "../train/defaults.js";
+import {
+  ADAMW_DEFAULTS,
+  DPO_DEFAULTS,
+  PRETRAIN_DEFAULTS,
+  RUN_DEFAULTS,
+  SFT_DEFAULTS,
+} from "../train/defaults.js";
 import { parseDevice } from "./deviceOption.js";
 import { EXT_HELP, parseCount, parseExtensions, parseNumber } from "./parseOptions.js";
 import { runCommand } from "./run.js";
@@ -266,8 +272,14 @@ export function registerTrain(program: Command): void {
         "preference alignment: DPO (or ipo, hinge) on chosen/rejected pairs against a frozen reference",
       )
       .option("--data <paths...>", "preference pairs: JSONL, JSON arrays, Parquet (or .gz of JSON/JSONL)")
-      .option("--format <shape>", `record shape of every file (default: detected per file): ${PREFERENCE_FORMATS.join(", ")}`)
-      .option("--template <name>", `chat template to render with (default: the model's own): ${Object.keys(BUILTIN_TEMPLATES).join(", ")}`)
+      .option(
+        "--format <shape>",
+        `record shape of every file (default: detected per file): ${PREFERENCE_FORMATS.join(", ")}`,
+      )
+      .option(
+        "--template <name>",
+        `chat template to render with (default: the model's own): ${Object.keys(BUILTIN_TEMPLATES).join(", ")}`,
+      )
       .option("--loss <kind>", `${DPO_LOSSES.join(", ")}`, DPO_DEFAULTS.loss)
       .option("--beta <x>", "strength of the pull toward the reference", String(DPO_DEFAULTS.beta))
       .option("--label-smoothing <e>", "conservative DPO: the chance a label is wrong (sigmoid loss)", "0")
@@ -279,7 +291,10 @@ export function registerTrain(program: Command): void {
       .option("--skip-bad", "skip malformed records (counted) instead of stopping at the first")
       .option("--eval-data <paths...>", "held-out preference pairs")
       .option("--eval-fraction <f>", "hold out this fraction of the pairs instead")
-      .option("--ext <list>", `in folders, read only these extensions (default ${INSTRUCTION_EXTENSIONS.join(",")})`),
+      .option(
+        "--ext <list>",
+        `in folders, read only these extensions (default ${INSTRUCTION_EXTENSIONS.join(",")})`,
+      ),
     DPO_DEFAULTS.lr,
   ).action(async (f: Flags) => {
     await runCommand(!!f.verbose, async () => {

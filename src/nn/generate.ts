@@ -107,14 +107,15 @@ export async function greedyRows(
   let logits = await session.prefillRows(prompts);
   const out = prompts.map(() => [] as number[]);
   const done = prompts.map(() => false);
-  while (T + out[0]!.length < maxLength) {
+  // Counted for the batch, not read off a row: a row that has stopped stops growing.
+  for (let made = 1; ; made++) {
     const next = logits.map((l) => argmax(l));
     next.forEach((id, b) => {
       if (done[b]) return;
       out[b]!.push(id);
       if (stopIds.includes(id)) done[b] = true;
     });
-    if (done.every(Boolean) || T + out[0]!.length >= maxLength) break;
+    if (done.every(Boolean) || T + made >= maxLength) break;
     logits = await session.stepRows(next);
   }
   return out;

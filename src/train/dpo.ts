@@ -13,8 +13,16 @@ import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
 import { stageChatTokenizer } from "../tokenizer/stageChatTokenizer.js";
 import { DPO_DEFAULTS, RUN_DEFAULTS } from "./defaults.js";
 import { DpoBatcher } from "./dpo/dpoBatcher.js";
+import { lengthBuckets } from "./sft/sftBatcher.js";
 import { readDpoDataset, type DpoDataset, type EncodedPair } from "./dpo/dpoData.js";
-import { DPO_INPUTS, DPO_LOSSES, dpoLoss, type DpoLossKind, type DpoLossSettings, pairLoss } from "./dpo/dpoLoss.js";
+import {
+  DPO_INPUTS,
+  DPO_LOSSES,
+  dpoLoss,
+  type DpoLossKind,
+  type DpoLossSettings,
+  pairLoss,
+} from "./dpo/dpoLoss.js";
 import {
   readReferenceCache,
   referenceIdentity,
@@ -128,7 +136,8 @@ async function prepareDpo(
   let held: EncodedPair[] = [];
   if (o.evalData) {
     const e = await readDpoDataset(o.evalData, tokenizer, readOpts);
-    if (e.pairs.length === 0) throw new UsageError(`--eval-data ${o.evalData.join(", ")}: no pair to evaluate on`);
+    if (e.pairs.length === 0)
+      throw new UsageError(`--eval-data ${o.evalData.join(", ")}: no pair to evaluate on`);
     ctx.note(`held out: ${describeDataset(e, seqLen, o.evalData)}`);
     held = e.pairs;
   } else if (o.evalFraction) {
@@ -156,7 +165,9 @@ async function prepareDpo(
       refTrain = cached.train;
       refEval = cached.eval;
       cacheWritten = true;
-      ctx.note(`reference log-probabilities: reused from the run folder (${countOf(train.length + held.length, "pair")})`);
+      ctx.note(
+        `reference log-probabilities: reused from the run folder (${countOf(train.length + held.length, "pair")})`,
+      );
     } else {
       const ref = await loadReference(refName, ctx, o);
       try {
@@ -275,7 +286,7 @@ async function prepareDpo(
         };
       });
     },
-    lengths: undefined,
+    lengths: lengthBuckets(seqLen),
     position: () => batcher.position(),
     restore: (p) => batcher.restore(p),
     evaluate: held.length > 0 ? evaluate : undefined,
@@ -312,7 +323,8 @@ function describeDataset(d: DpoDataset, seqLen: number, paths: readonly string[]
     .join(", ");
   const parts = [`${countOf(d.pairs.length, "pair")} from ${paths.join(", ")}: ${shapes || "no records"}`];
   if (d.identical) parts.push(`${d.identical} with chosen identical to rejected skipped`);
-  if (d.dropped) parts.push(`${d.dropped} dropped (a side longer than --seq-len ${seqLen}; --truncate cuts them)`);
+  if (d.dropped)
+    parts.push(`${d.dropped} dropped (a side longer than --seq-len ${seqLen}; --truncate cuts them)`);
   if (d.truncated) parts.push(`${d.truncated} cut to ${seqLen} tokens`);
   if (d.skipped) parts.push(`${d.skipped} bad records skipped`);
   return parts.join("; ");

@@ -42,6 +42,11 @@ test("prompts decoded side by side give each prompt's own greedy tokens; a row s
   const stop = alone[1]![2]!;
   const rows = await greedyRows(model, prompts, 6, [stop]);
   assert.deepEqual(rows[1], alone[1]!.slice(0, alone[1]!.indexOf(stop) + 1));
+  // The first row stopping early does not let the others run past the cache (a bug once).
+  const first = alone[0]![0]!;
+  const capped = await greedyRows(model, prompts, 6, [first]);
+  assert.deepEqual(capped[0], [first]);
+  for (const r of capped.slice(1)) assert.ok(r.length <= 6);
   await model.release();
 });
 

@@ -39,11 +39,19 @@ export class DpoBatcher {
 
   /** Rows for pairs `picked`: chosen sides in rows [0, B), rejected in [B, 2B). */
   rows(picked: readonly number[]): SftRows {
-    const sides = [...picked.map((i) => this.pairs[i]!.chosen), ...picked.map((i) => this.pairs[i]!.rejected)];
+    const sides = [
+      ...picked.map((i) => this.pairs[i]!.chosen),
+      ...picked.map((i) => this.pairs[i]!.rejected),
+    ];
     const longest = Math.max(...sides.map(slots));
     const T = this.buckets.find((t) => t >= longest) ?? this.seqLen;
     const fill = (v: number) => sides.map(() => new Array<number>(T).fill(v));
-    const rows: SftRows = { tokens: fill(this.padId), targets: fill(this.padId), weights: fill(0), tokenCount: 0 };
+    const rows: SftRows = {
+      tokens: fill(this.padId),
+      targets: fill(this.padId),
+      weights: fill(0),
+      tokenCount: 0,
+    };
     sides.forEach((e, r) => {
       for (let i = 0; i < slots(e); i++) {
         rows.tokens[r]![i] = e.tokens[i]!;

@@ -76,7 +76,9 @@ export async function readDpoDataset(
   })) {
     out.read++;
     if (!tok.hasChatTemplate)
-      throw new UsageError(`${p.where}: ${tok.dir} has no chat template to render this pair with; ${o.templateHint}`);
+      throw new UsageError(
+        `${p.where}: ${tok.dir} has no chat template to render this pair with; ${o.templateHint}`,
+      );
     let pair: EncodedPair;
     try {
       const side = (response: typeof p.chosen) =>

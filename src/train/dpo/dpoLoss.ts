@@ -66,7 +66,10 @@ export function dpoLoss(s: DpoLossSettings): LossBuilder {
       // −log σ(x) = softplus(−x)
       const pos = g.op("Softplus", [g.op("Neg", [bz])]);
       const neg = g.op("Softplus", [bz]);
-      perPair = g.op("Add", [g.op("Mul", [pos, f(1 - s.labelSmoothing)]), g.op("Mul", [neg, f(s.labelSmoothing)])]);
+      perPair = g.op("Add", [
+        g.op("Mul", [pos, f(1 - s.labelSmoothing)]),
+        g.op("Mul", [neg, f(s.labelSmoothing)]),
+      ]);
     } else if (s.loss === "ipo") {
       const d = g.op("Sub", [z, f(1 / (2 * s.beta))]);
       perPair = g.op("Mul", [d, d]);

@@ -40,7 +40,13 @@ export function referenceIdentity(folder: ModelFolder): string {
 export async function sequenceLogpsOf(
   model: DecoderModel,
   sides: readonly EncodedExample[],
-  o: { rows: number; seqLen: number; padId: number; average: boolean; onProgress?: (done: number, total: number) => void },
+  o: {
+    rows: number;
+    seqLen: number;
+    padId: number;
+    average: boolean;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<Float32Array> {
   const out = new Float32Array(sides.length);
   const order = [...sides.keys()].sort((a, b) => slots(sides[a]!) - slots(sides[b]!));
