@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -47,6 +47,17 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** Runs the CLI with `args`, SIGKILLs it as soon as `path` exists (a checkpoint, say), and waits
+ * for it to be gone: a crash at a known point. Waits at most `waitMs` for the path. */
+export async function killOnceExists(args: string[], path: string, waitMs = 20_000): Promise<void> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: "ignore" });
+  const exited = new Promise((res) => child.on("exit", res));
+  for (let waited = 0; waited < waitMs && !existsSync(path); waited += 5)
+    await new Promise((res) => setTimeout(res, 5));
+  child.kill("SIGKILL");
+  await exited;
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliResult {

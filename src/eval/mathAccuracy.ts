@@ -104,7 +104,9 @@ export async function mathAccuracy(
     prompts.forEach((p, i) => {
       if (p.length >= limit)
         throw new UsageError(`${file}: problem ${i + 1}'s prompt fills the model's ${limit} positions`);
-      byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]);
+      const group = byLength.get(p.length);
+      if (group) group.push(i);
+      else byLength.set(p.length, [i]);
     });
     let answered = 0;
     for (const [length, group] of [...byLength].sort((a, b) => a[0] - b[0])) {

@@ -46,7 +46,12 @@ const write = (file: string, value: unknown) => writeFile(file, JSON.stringify(v
 export async function stageChatTokenizer(
   modelDir: string,
   base: Tokenizer,
-  opts: { format?: BuiltinTemplate; addTokens: boolean },
+  opts: {
+    format?: BuiltinTemplate;
+    addTokens: boolean;
+    /** What the error for missing tokens tells the user to do (default: --add-chat-tokens). */
+    missingHint?: string;
+  },
 ): Promise<StagedTokenizer> {
   const { format } = opts;
   // A BOS or EOS the template writes and the tokenizer lacks takes the family's token (templateTokens).
@@ -59,7 +64,7 @@ export async function stageChatTokenizer(
   if (missing.length > 0 && !opts.addTokens)
     throw new UsageError(
       `--template ${format!.name} writes ${missing.join(", ")}, which ${modelDir}'s vocabulary lacks; ` +
-        "--add-chat-tokens adds them (and grows the embeddings)",
+        (opts.missingHint ?? "--add-chat-tokens adds them (and grows the embeddings)"),
     );
   const dir = await mkdtemp(join(tmpdir(), "deepen-chat-tokenizer-"));
   const close = () => rm(dir, { recursive: true, force: true });

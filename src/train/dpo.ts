@@ -5,10 +5,9 @@
 // computed once before training and kept in the run folder for --resume.
 import { countOf } from "../formatCount.js";
 import type { PreferenceFormat } from "../data/instruct/preference.js";
-import { splitDocuments } from "../data/packing.js";
 import { UsageError } from "../errors.js";
 import { DecoderModel } from "../nn/decoderModel.js";
-import { BUILTIN_TEMPLATES, builtinTemplate } from "../tokenizer/builtinTemplates.js";
+import { builtinTemplate } from "../tokenizer/builtinTemplates.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
 import { stageChatTokenizer } from "../tokenizer/stageChatTokenizer.js";
 import { DPO_DEFAULTS, RUN_DEFAULTS } from "./defaults.js";
@@ -16,9 +15,9 @@ import { DpoBatcher } from "./dpo/dpoBatcher.js";
 import { lengthBuckets } from "./sft/sftBatcher.js";
 import { readDpoDataset, type DpoDataset, type EncodedPair } from "./dpo/dpoData.js";
 import {
-  DPO_INPUTS,
   DPO_LOSSES,
   dpoLoss,
+  dpoStepBatch,
   type DpoLossKind,
   type DpoLossSettings,
   pairLoss,
@@ -36,22 +35,13 @@ import {
   type ObjectiveContext,
   type ObjectiveSpec,
 } from "./objective.js";
-import { runTraining, type RunOptions, type RunResult } from "./run.js";
-import { int64Rows } from "../runtime/session.js";
-import { openModelFolder } from "../checkpoint/modelFolder.js";
+import { type ChatRunOptions, splitHeldOut, templateHint } from "./chatRun.js";
+import { runTraining, type RunResult } from "./run.js";
+import { type ModelFolder, openModelFolder } from "../checkpoint/modelFolder.js";
 import type { EvalResult } from "./loop.js";
 
-export interface DpoOptions extends RunOptions {
-  data: string[];
-  seqLen?: number;
-  evalData?: string[];
-  evalFraction?: number;
-  evalBatches?: number;
+export interface DpoOptions extends ChatRunOptions {
   format?: PreferenceFormat;
-  skipBad?: boolean;
-  extensions?: string[];
-  template?: string;
-  truncate?: boolean;
   loss?: DpoLossKind;
   beta?: number;
   labelSmoothing?: number;
@@ -61,8 +51,6 @@ export interface DpoOptions extends RunOptions {
   /** No reference: its log-probabilities are taken as 0. */
   refFree?: boolean;
 }
-
-const templateHint = () => `give --template NAME (${Object.keys(BUILTIN_TEMPLATES).join(", ")})`;
 
 export function dpo(o: DpoOptions): Promise<RunResult> {
   return runTraining({ ...o, lr: o.lr ?? DPO_DEFAULTS.lr }, dpoObjective(o));
@@ -95,11 +83,15 @@ export function dpoObjective(o: DpoOptions): ObjectiveSpec {
     seqLen,
     // Both sides of every pair run in the same micro-batch: the memory estimate counts them.
     rows: (batch) => 2 * batch,
-    adaptModel: async (_base, tokenizer): Promise<AdaptedModel | undefined> => {
+    adaptModel: async (base, tokenizer): Promise<AdaptedModel | undefined> => {
       if (!format) return undefined;
-      const staged = await stageChatTokenizer(tokenizer.dir, tokenizer, { format, addTokens: false });
+      const staged = await stageChatTokenizer(tokenizer.dir, tokenizer, {
+        format,
+        addTokens: false,
+        missingHint: `fine-tune with train sft --template ${format.name} --add-chat-tokens first, which adds them`,
+      });
       return {
-        model: _base,
+        model: base,
         tokenizer: staged.tokenizer,
         filesFrom: staged.dir,
         fingerprint: { template: format.name },
@@ -132,20 +124,18 @@ async function prepareDpo(
       `${o.data.join(", ")}: no pair left to train on (${data.read + data.identical} read: ${data.identical} with chosen identical to rejected, ${data.dropped} longer than --seq-len ${seqLen}${data.skipped ? `, ${data.skipped} bad` : ""})`,
     );
   ctx.note(describeDataset(data, seqLen, o.data));
-  let train = data.pairs;
-  let held: EncodedPair[] = [];
-  if (o.evalData) {
-    const e = await readDpoDataset(o.evalData, tokenizer, readOpts);
-    if (e.pairs.length === 0)
-      throw new UsageError(`--eval-data ${o.evalData.join(", ")}: no pair to evaluate on`);
-    ctx.note(`held out: ${describeDataset(e, seqLen, o.evalData)}`);
-    held = e.pairs;
-  } else if (o.evalFraction) {
-    const split = splitDocuments(train.length, o.evalFraction, seed);
-    held = split.eval.map((i) => data.pairs[i]!);
-    train = split.train.map((i) => data.pairs[i]!);
-    ctx.note(`held out ${countOf(held.length, "pair")} of them (--eval-fraction ${o.evalFraction})`);
-  }
+  const { train, held } = await splitHeldOut(
+    data.pairs,
+    o,
+    seed,
+    "pair",
+    async (paths) => {
+      const e = await readDpoDataset(paths, tokenizer, readOpts);
+      if (e.pairs.length > 0) ctx.note(`held out: ${describeDataset(e, seqLen, paths)}`);
+      return e.pairs;
+    },
+    ctx.note,
+  );
   const padId = tokenizer.padId ?? tokenizer.eosIds[0] ?? 0;
 
   // The reference: its log-probabilities of both sides of every pair, once.
@@ -153,14 +143,18 @@ async function prepareDpo(
   let refTrain: Float32Array = new Float32Array(2 * train.length);
   let refEval: Float32Array = new Float32Array(2 * held.length);
   const refName = o.refFree ? "none" : (o.ref ?? o.model);
+  // The starting model's folder is open already; another reference is opened (not loaded) here.
+  const refFolder = o.refFree ? undefined : o.ref ? await openModelFolder(o.ref) : ctx.model.folder;
   const key = {
     data: `${data.hash}:${train.length}:${held.length}`,
-    reference: o.refFree ? "none" : referenceIdentity(await openModelFolder(refName)),
+    reference: refFolder ? referenceIdentity(refFolder) : "none",
     average: s.averageLogps,
   };
   let cacheWritten = false;
   if (!o.refFree) {
-    const cached = o.resume ? await readReferenceCache(o.out, key) : undefined;
+    const cached = o.resume
+      ? await readReferenceCache(o.out, key, { train: 2 * train.length, eval: 2 * held.length })
+      : undefined;
     if (cached) {
       refTrain = cached.train;
       refEval = cached.eval;
@@ -169,7 +163,7 @@ async function prepareDpo(
         `reference log-probabilities: reused from the run folder (${countOf(train.length + held.length, "pair")})`,
       );
     } else {
-      const ref = await loadReference(refName, ctx, o);
+      const ref = await loadReference(refFolder!, ctx, o);
       try {
         const total = 2 * (train.length + held.length);
         let reported = 0;
@@ -264,26 +258,7 @@ async function prepareDpo(
       }
       return Array.from({ length: microBatches }, () => {
         const picked = batcher.nextPairs();
-        const rows = batcher.rows(picked);
-        return {
-          tokens: rows.tokens,
-          feeds: {
-            targets: int64Rows(rows.targets),
-            loss_weights: {
-              dtype: "float32",
-              shape: [rows.tokens.length, rows.tokens[0]!.length],
-              data: Float32Array.from(rows.weights.flat()),
-            },
-            [DPO_INPUTS.refLogps]: {
-              dtype: "float32",
-              shape: [2 * batch],
-              data: refFeed(picked, refTrain, train.length),
-            },
-            // Every micro-batch holds `batch` pairs: the step's mean is each sum ÷ batch, averaged.
-            [DPO_INPUTS.pairs]: { dtype: "float32", shape: [], data: Float32Array.of(batch) },
-          },
-          tokenCount: rows.tokenCount,
-        };
+        return dpoStepBatch(batcher.rows(picked), refFeed(picked, refTrain, train.length));
       });
     },
     lengths: lengthBuckets(seqLen),
@@ -296,25 +271,29 @@ async function prepareDpo(
   };
 }
 
-/** The frozen reference: another folder (same tokenizer and vocabulary), or the starting model. */
-async function loadReference(name: string, ctx: ObjectiveContext, o: DpoOptions): Promise<DecoderModel> {
+/**
+ * The frozen reference: the starting model, or another folder, whose vocabulary and tokenizer are
+ * checked against the policy's before any of its weights are read.
+ */
+async function loadReference(
+  folder: ModelFolder,
+  ctx: ObjectiveContext,
+  o: DpoOptions,
+): Promise<DecoderModel> {
   if (!o.ref) return DecoderModel.fromParams(ctx.model.decoder, ctx.model.params, { device: o.device });
-  const ref = await DecoderModel.load(o.ref, { device: o.device });
-  const vocab = ref.decoder.config.vocab_size;
+  const vocab = folder.config.vocab_size;
   const policyVocab = ctx.model.decoder.config.vocab_size;
-  const refTok = await loadTokenizer(o.ref);
+  const refTok = await loadTokenizer(folder.dir);
   const probe = "Hello, world! 17 + 26 = 43\n#### 43";
   const same =
     refTok.vocabSize === ctx.tokenizer.vocabSize &&
     refTok.encode(probe, { addSpecialTokens: false }).join() ===
       ctx.tokenizer.encode(probe, { addSpecialTokens: false }).join();
-  if (vocab !== policyVocab || !same) {
-    await ref.release();
+  if (vocab !== policyVocab || !same)
     throw new UsageError(
-      `--ref ${name}: its vocabulary (${vocab} rows, tokenizer of ${refTok.vocabSize} tokens) differs from the policy's (${policyVocab}, ${ctx.tokenizer.vocabSize}); the reference must share the policy's tokenizer`,
+      `--ref ${o.ref}: its vocabulary (${vocab} rows, tokenizer of ${refTok.vocabSize} tokens) differs from the policy's (${policyVocab}, ${ctx.tokenizer.vocabSize}); the reference must share the policy's tokenizer`,
     );
-  }
-  return ref;
+  return DecoderModel.load(folder.dir, { device: o.device });
 }
 
 function describeDataset(d: DpoDataset, seqLen: number, paths: readonly string[]): string {

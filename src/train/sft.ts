@@ -5,16 +5,15 @@
 // and the chat tokens the template writes (adaptModel).
 import { countOf } from "../formatCount.js";
 import type { InstructionFormat } from "../data/instruct/formats.js";
-import { splitDocuments } from "../data/packing.js";
 import { UsageError } from "../errors.js";
 import type { DecoderModel } from "../nn/decoderModel.js";
 import { resolveDecoder } from "../nn/decoderConfig.js";
 import { growEmbeddings } from "../nn/growEmbeddings.js";
-import { BUILTIN_TEMPLATES, builtinTemplate } from "../tokenizer/builtinTemplates.js";
+import { builtinTemplate } from "../tokenizer/builtinTemplates.js";
 import { stageChatTokenizer } from "../tokenizer/stageChatTokenizer.js";
 import { RUN_DEFAULTS, SFT_DEFAULTS } from "./defaults.js";
-import type { EncodedExample } from "./sft/encodeExample.js";
-import { lengthBuckets, SftBatcher, slots } from "./sft/sftBatcher.js";
+import { responseNll } from "./sft/responseNll.js";
+import { lengthBuckets, SftBatcher } from "./sft/sftBatcher.js";
 import { readSftDataset, type SftDataset } from "./sft/sftData.js";
 import { sftLoss, sftStepBatches } from "./sft/sftLoss.js";
 import {
@@ -24,29 +23,17 @@ import {
   type ObjectiveContext,
   type ObjectiveSpec,
 } from "./objective.js";
-import { runTraining, type RunOptions, type RunResult } from "./run.js";
+import { type ChatRunOptions, splitHeldOut, templateHint } from "./chatRun.js";
+import { runTraining, type RunResult } from "./run.js";
 
-export interface SftOptions extends RunOptions {
-  data: string[];
-  seqLen?: number;
-  evalData?: string[];
-  evalFraction?: number;
-  /** Eval batches per evaluation (default: every held-out example, at most RUN_DEFAULTS.evalBatches batches). */
-  evalBatches?: number;
+export interface SftOptions extends ChatRunOptions {
   /** The record shape of every file (default: detected per file). */
   format?: InstructionFormat;
-  skipBad?: boolean;
-  extensions?: string[];
-  /** A built-in template name (default: the model's own chat template). */
-  template?: string;
   addChatTokens?: boolean;
   pack?: boolean;
-  truncate?: boolean;
   lastTurnOnly?: boolean;
   trainOnPrompt?: boolean;
 }
-
-const templateHint = () => `give --template NAME (${Object.keys(BUILTIN_TEMPLATES).join(", ")})`;
 
 export function sft(o: SftOptions): Promise<RunResult> {
   return runTraining({ ...o, lr: o.lr ?? SFT_DEFAULTS.lr }, sftObjective(o));
@@ -132,20 +119,18 @@ async function prepareSft(o: SftOptions, seqLen: number, ctx: ObjectiveContext):
   };
   const data = await readSftDataset(o.data, tokenizer, readOpts);
   if (data.examples.length > 0) ctx.note(describeDataset(data, seqLen, o.data));
-  let train = data.examples;
-  let held: EncodedExample[] = [];
-  if (o.evalData) {
-    const evalSet = await readSftDataset(o.evalData, tokenizer, readOpts);
-    ctx.note(`held out: ${describeDataset(evalSet, seqLen, o.evalData)}`);
-    held = evalSet.examples;
-    if (held.length === 0)
-      throw new UsageError(`--eval-data ${o.evalData.join(", ")}: no example to evaluate on`);
-  } else if (o.evalFraction && train.length > 0) {
-    const split = splitDocuments(train.length, o.evalFraction, seed);
-    held = split.eval.map((i) => data.examples[i]!);
-    train = split.train.map((i) => data.examples[i]!);
-    ctx.note(`held out ${countOf(held.length, "example")} of them (--eval-fraction ${o.evalFraction})`);
-  }
+  const { train, held } = await splitHeldOut(
+    data.examples,
+    o,
+    seed,
+    "example",
+    async (paths) => {
+      const evalSet = await readSftDataset(paths, tokenizer, readOpts);
+      if (evalSet.examples.length > 0) ctx.note(`held out: ${describeDataset(evalSet, seqLen, paths)}`);
+      return evalSet.examples;
+    },
+    ctx.note,
+  );
   if (train.length === 0)
     throw new UsageError(
       `${o.data.join(", ")}: no example left to train on (${data.read} read, ${data.dropped} longer than --seq-len ${seqLen} or without a trained token${data.skipped ? `, ${data.skipped} bad` : ""})`,
@@ -156,29 +141,8 @@ async function prepareSft(o: SftOptions, seqLen: number, ctx: ObjectiveContext):
 
   const evaluate = async (model: DecoderModel) => {
     const n = Math.min(held.length, (o.evalBatches ?? RUN_DEFAULTS.evalBatches) * batch);
-    let total = 0;
-    let count = 0;
-    // Held-out examples one per row, in length order so rows pad little; padding sits after each
-    // example, where causal attention keeps it from the example's tokens.
-    const order = [...held.keys()].slice(0, n).sort((a, b) => slots(held[a]!) - slots(held[b]!));
-    const buckets = lengthBuckets(seqLen);
-    for (let i = 0; i < n; i += batch) {
-      const picked = Array.from({ length: batch }, (_, b) => held[order[Math.min(i + b, n - 1)]!]!);
-      const T = buckets.find((t) => t >= Math.max(...picked.map(slots))) ?? seqLen;
-      const tokens = picked.map((e) => pad(e.tokens.slice(0, -1), T, padId));
-      const targets = picked.map((e) => pad(e.tokens.slice(1), T, padId));
-      const nll = await model.nll(tokens, targets);
-      const real = Math.min(batch, n - i);
-      for (let b = 0; b < real; b++) {
-        const e = picked[b]!;
-        for (let t = 0; t < slots(e); t++)
-          if (e.trained[t + 1]) {
-            total += nll[b * T + t]!;
-            count++;
-          }
-      }
-    }
-    const loss = total / count;
+    const { sum, count } = await responseNll(model, held.slice(0, n), { rows: batch, seqLen, padId });
+    const loss = sum.reduce((a, b) => a + b, 0) / count.reduce((a, b) => a + b, 0);
     return { loss, perplexity: Math.exp(loss) };
   };
 
@@ -217,11 +181,6 @@ async function prepareSft(o: SftOptions, seqLen: number, ctx: ObjectiveContext):
     close: async () => {},
   };
 }
-
-const pad = (ids: number[], T: number, padId: number) => [
-  ...ids,
-  ...new Array<number>(T - ids.length).fill(padId),
-];
 
 function describeDataset(d: SftDataset, seqLen: number, paths: readonly string[]): string {
   const shapes = Object.entries(d.formats)

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { openModelFolder } from "../../src/checkpoint/modelFolder.js";
 import { pretrain, type PretrainOptions } from "../../src/train/pretrain.js";
-import { CLI, fixture, modelTensors, readJson, runCli, tempDir } from "../helpers.js";
+import { CLI, killOnceExists, fixture, modelTensors, readJson, runCli, tempDir } from "../helpers.js";
 
 const root = tempDir();
 const model = await fixture(root, { family: "llama", layers: 2, dtype: "F32" });
@@ -100,12 +100,7 @@ test("a run killed with SIGKILL and resumed ends with the same weights, bit for 
   const straight = join(root, "straight");
   assert.equal(runCli(args(straight)).code, 0);
   const killed = join(root, "killed");
-  const child = spawn(process.execPath, [CLI, ...args(killed, ["--save-every", "3"])], { stdio: "ignore" });
-  const exited = new Promise((res) => child.on("exit", res));
-  for (let i = 0; i < 2000 && !existsSync(join(killed, "checkpoint-000006")); i++)
-    await new Promise((res) => setTimeout(res, 5));
-  child.kill("SIGKILL");
-  await exited;
+  await killOnceExists(args(killed, ["--save-every", "3"]), join(killed, "checkpoint-000006"), 10_000);
   assert.ok(!existsSync(join(killed, "final")), "killed before the end");
   const resumed = runCli(args(killed, ["--save-every", "3", "--resume"]));
   assert.equal(resumed.code, 0, resumed.stderr);

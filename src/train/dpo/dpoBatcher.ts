@@ -2,7 +2,7 @@
 // bucket that holds the longest side (as unpacked SFT pads). Each epoch visits the pairs in a
 // seeded shuffled order; the data position is (epoch, cursor).
 import { shuffledOrder } from "../../data/packing.js";
-import { lengthBuckets, slots } from "../sft/sftBatcher.js";
+import { lengthBuckets, paddedRows } from "../sft/sftBatcher.js";
 import type { SftRows } from "../sft/sftLoss.js";
 import type { EncodedPair } from "./dpoData.js";
 
@@ -15,7 +15,7 @@ export class DpoBatcher {
   constructor(
     private readonly pairs: readonly EncodedPair[],
     private readonly seed: number,
-    private readonly seqLen: number,
+    seqLen: number,
     private readonly batch: number,
     private readonly padId: number,
   ) {
@@ -43,24 +43,7 @@ export class DpoBatcher {
       ...picked.map((i) => this.pairs[i]!.chosen),
       ...picked.map((i) => this.pairs[i]!.rejected),
     ];
-    const longest = Math.max(...sides.map(slots));
-    const T = this.buckets.find((t) => t >= longest) ?? this.seqLen;
-    const fill = (v: number) => sides.map(() => new Array<number>(T).fill(v));
-    const rows: SftRows = {
-      tokens: fill(this.padId),
-      targets: fill(this.padId),
-      weights: fill(0),
-      tokenCount: 0,
-    };
-    sides.forEach((e, r) => {
-      for (let i = 0; i < slots(e); i++) {
-        rows.tokens[r]![i] = e.tokens[i]!;
-        rows.targets[r]![i] = e.tokens[i + 1]!;
-        rows.weights[r]![i] = e.trained[i + 1]!;
-      }
-      rows.tokenCount += slots(e);
-    });
-    return rows;
+    return paddedRows(sides, this.buckets, this.padId);
   }
 
   position(): { epoch: number; cursor: number } {

@@ -3,12 +3,11 @@
 // measured against --seq-len. Pairs with a side too long are dropped and counted, or cut with
 // --truncate (kept only while both responses keep a token).
 import { createHash } from "node:crypto";
-import { skippedNote } from "../../data/corpus.js";
-import { INSTRUCTION_EXTENSIONS } from "../../data/instruct/read.js";
 import { readPreferencePairs, type PreferenceFormat } from "../../data/instruct/preference.js";
 import { UsageError } from "../../errors.js";
 import type { Tokenizer } from "../../tokenizer/loadTokenizer.js";
-import { encodeChat, type EncodedExample } from "../sft/encodeExample.js";
+import { encodeChat, type EncodedExample, truncated } from "../sft/encodeExample.js";
+import { readTally } from "../sft/readTally.js";
 import { slots } from "../sft/sftBatcher.js";
 
 export interface EncodedPair {
@@ -38,10 +37,6 @@ export interface ReadDpoOptions {
   note: (message: string) => void;
 }
 
-const cut = (e: EncodedExample, n: number): EncodedExample => ({
-  tokens: e.tokens.slice(0, n + 1),
-  trained: e.trained.slice(0, n + 1),
-});
 const hasTarget = (e: EncodedExample) => e.trained.some((t) => t === 1);
 
 export async function readDpoDataset(
@@ -60,19 +55,13 @@ export async function readDpoDataset(
     hash: "",
     formats: {},
   };
-  const skippedFiles: string[] = [];
-  const bad = (where: string, reason: string) => {
-    out.skipped++;
-    if (out.skipped <= 3) o.note(`skipped ${where}: ${reason}`);
-  };
+  const tally = readTally(o);
   for await (const p of readPreferencePairs(paths, {
     format: o.format,
     skipBad: o.skipBad,
-    onBad: bad,
-    onIdentical: () => out.identical++,
     extensions: o.extensions,
-    onSkip: (path) => skippedFiles.push(path),
-    onFile: (_file, format) => (out.formats[format] = (out.formats[format] ?? 0) + 1),
+    ...tally.hooks,
+    onIdentical: () => out.identical++,
   })) {
     out.read++;
     if (!tok.hasChatTemplate)
@@ -87,7 +76,7 @@ export async function readDpoDataset(
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
       if (o.skipBad) {
-        bad(p.where, err.message);
+        tally.hooks.onBad(p.where, err.message);
         continue;
       }
       throw new UsageError(`${p.where}: ${err.message}`);
@@ -97,7 +86,7 @@ export async function readDpoDataset(
         out.dropped++;
         continue;
       }
-      pair = { chosen: cut(pair.chosen, o.seqLen), rejected: cut(pair.rejected, o.seqLen) };
+      pair = { chosen: truncated(pair.chosen, o.seqLen), rejected: truncated(pair.rejected, o.seqLen) };
       if (!hasTarget(pair.chosen) || !hasTarget(pair.rejected)) {
         out.dropped++;
         continue;
@@ -107,8 +96,9 @@ export async function readDpoDataset(
     for (const e of [pair.chosen, pair.rejected]) hash.update(Uint32Array.from(e.tokens)).update(e.trained);
     out.pairs.push(pair);
   }
-  if (o.skipBad && out.skipped > 3) o.note(`skipped ${out.skipped} bad records in all (--skip-bad)`);
-  if (skippedFiles.length > 0) o.note(skippedNote(skippedFiles, o.extensions ?? INSTRUCTION_EXTENSIONS));
+  tally.finish();
+  out.skipped = tally.skipped;
+  out.formats = tally.formats;
   out.hash = hash.digest("hex").slice(0, 16);
   return out;
 }

@@ -15,6 +15,9 @@
 // the chosen one wins, and the policy's log-probabilities.
 import type { Graph, Value } from "../../graph/graph.js";
 import { crossEntropy } from "../../nn/crossEntropy.js";
+import type { StepBatch } from "../engineStep.js";
+import { nextTokenBatch } from "../nextTokenLoss.js";
+import type { SftRows } from "../sft/sftLoss.js";
 import type { LossBuilder } from "../stepGraphs.js";
 
 export const DPO_LOSSES = ["sigmoid", "ipo", "hinge"] as const;
@@ -91,6 +94,18 @@ export function dpoLoss(s: DpoLossSettings): LossBuilder {
       },
     };
   };
+}
+
+/**
+ * A micro-batch of `rows` (chosen sides, then rejected) for dpoLoss, with the reference's
+ * log-probabilities laid out as the rows. Every micro-batch of a step holds the same number of
+ * pairs, so each one's sum ÷ its pairs, averaged over micro-batches, is the step's mean.
+ */
+export function dpoStepBatch(rows: SftRows, refLogps: Float32Array): StepBatch {
+  const b = nextTokenBatch(rows.tokens, rows.targets, rows.weights);
+  b.feeds[DPO_INPUTS.refLogps] = { dtype: "float32", shape: [rows.tokens.length], data: refLogps };
+  b.feeds[DPO_INPUTS.pairs] = { dtype: "float32", shape: [], data: Float32Array.of(rows.tokens.length / 2) };
+  return { ...b, tokenCount: rows.tokenCount };
 }
 
 const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));

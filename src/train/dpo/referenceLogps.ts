@@ -8,10 +8,10 @@ import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readJsonObject } from "../../checkpoint/jsonFile.js";
 import type { ModelFolder } from "../../checkpoint/modelFolder.js";
-import { UsageError } from "../../errors.js";
+import { CheckpointError, UsageError } from "../../errors.js";
 import type { DecoderModel } from "../../nn/decoderModel.js";
 import type { EncodedExample } from "../sft/encodeExample.js";
-import { lengthBuckets, slots } from "../sft/sftBatcher.js";
+import { responseNll } from "../sft/responseNll.js";
 
 export const REFERENCE_CACHE_FILE = "reference_logps.json";
 /** Two numbers a pair; 64 MB of JSON holds about two million pairs. */
@@ -48,31 +48,8 @@ export async function sequenceLogpsOf(
     onProgress?: (done: number, total: number) => void;
   },
 ): Promise<Float32Array> {
-  const out = new Float32Array(sides.length);
-  const order = [...sides.keys()].sort((a, b) => slots(sides[a]!) - slots(sides[b]!));
-  const buckets = lengthBuckets(o.seqLen);
-  for (let i = 0; i < order.length; i += o.rows) {
-    const idx = Array.from({ length: o.rows }, (_, r) => order[Math.min(i + r, order.length - 1)]!);
-    const T = buckets.find((t) => t >= Math.max(...idx.map((j) => slots(sides[j]!)))) ?? o.seqLen;
-    const pad = (ids: number[]) => [...ids, ...new Array<number>(T - ids.length).fill(o.padId)];
-    const nll = await model.nll(
-      idx.map((j) => pad(sides[j]!.tokens.slice(0, -1))),
-      idx.map((j) => pad(sides[j]!.tokens.slice(1))),
-    );
-    for (let r = 0; r < Math.min(o.rows, order.length - i); r++) {
-      const e = sides[idx[r]!]!;
-      let sum = 0;
-      let n = 0;
-      for (let t = 0; t < slots(e); t++)
-        if (e.trained[t + 1]) {
-          sum -= nll[r * T + t]!;
-          n++;
-        }
-      out[idx[r]!] = o.average ? sum / n : sum;
-    }
-    o.onProgress?.(Math.min(i + o.rows, order.length), order.length);
-  }
-  return out;
+  const { sum, count } = await responseNll(model, sides, o);
+  return Float32Array.from(sum, (nll, i) => (o.average ? -nll / count[i]! : -nll));
 }
 
 interface CacheFile {
@@ -86,6 +63,7 @@ interface CacheFile {
 export async function readReferenceCache(
   out: string,
   key: ReferenceKey,
+  sizes: { train: number; eval: number },
 ): Promise<{ train: Float32Array; eval: Float32Array } | undefined> {
   const file = join(out, REFERENCE_CACHE_FILE);
   if (!existsSync(file)) return undefined;
@@ -96,6 +74,19 @@ export async function readReferenceCache(
     throw new UsageError(
       `${file}: the reference log-probabilities were computed for another ${differs.map((f) => ({ data: "tokenized data (data or chat template)", reference: "reference model", average: "log-probability form (--average-logps, ipo)" })[f]).join(" and ")}; start a new run, or --force to replace this one`,
     );
+  // A damaged file is named here, not fed to the step as NaNs or met as a crash.
+  for (const part of ["train", "eval"] as const) {
+    const v = c[part] as unknown;
+    if (
+      !Array.isArray(v) ||
+      v.length !== sizes[part] ||
+      !v.every((x) => typeof x === "number" && Number.isFinite(x))
+    )
+      throw new CheckpointError(
+        file,
+        `"${part}" must be ${sizes[part]} finite numbers: the file is damaged; --force starts the run again`,
+      );
+  }
   return { train: Float32Array.from(c.train), eval: Float32Array.from(c.eval) };
 }
 

@@ -77,3 +77,9 @@ export function encodeText(tok: Tokenizer, text: string): EncodedExample {
   trained[0] = 0;
   return { tokens, trained };
 }
+
+/** The example cut to its first `seqLen` slots (seqLen + 1 tokens): --truncate. */
+export const truncated = (e: EncodedExample, seqLen: number): EncodedExample => ({
+  tokens: e.tokens.slice(0, seqLen + 1),
+  trained: e.trained.slice(0, seqLen + 1),
+});

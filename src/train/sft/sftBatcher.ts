@@ -140,19 +140,11 @@ export class SftBatcher {
   }
 
   private padded(): SftRows {
-    const picked = Array.from({ length: this.batch }, () => this.take());
-    const longest = Math.max(...picked.map(slots));
-    const T = this.buckets.find((t) => t >= longest) ?? this.seqLen;
-    const rows = emptyRows(this.batch, T, this.padId);
-    picked.forEach((e, b) => {
-      for (let i = 0; i < slots(e); i++) {
-        rows.tokens[b]![i] = e.tokens[i]!;
-        rows.targets[b]![i] = e.tokens[i + 1]!;
-        rows.weights[b]![i] = e.trained[i + 1]!;
-      }
-      rows.tokenCount += slots(e);
-    });
-    return rows;
+    return paddedRows(
+      Array.from({ length: this.batch }, () => this.take()),
+      this.buckets,
+      this.padId,
+    );
   }
 
   position(): { epoch: number; cursor: number } {
@@ -170,4 +162,28 @@ export class SftBatcher {
 function emptyRows(B: number, T: number, padId: number): SftRows {
   const fill = (v: number) => Array.from({ length: B }, () => new Array<number>(T).fill(v));
   return { tokens: fill(padId), targets: fill(padId), weights: fill(0), tokenCount: 0 };
+}
+
+/**
+ * One example a row, padded to the shortest of `buckets` that holds the longest (the largest
+ * bucket at most): what unpacked SFT trains on, DPO's pairs and every held-out and reference pass.
+ * Padding sits after each example, where causal attention keeps it from the example's tokens.
+ */
+export function paddedRows(
+  examples: readonly EncodedExample[],
+  buckets: readonly number[],
+  padId: number,
+): SftRows {
+  const longest = Math.max(...examples.map(slots));
+  const T = buckets.find((t) => t >= longest) ?? buckets.at(-1)!;
+  const rows = emptyRows(examples.length, T, padId);
+  examples.forEach((e, b) => {
+    for (let i = 0; i < slots(e); i++) {
+      rows.tokens[b]![i] = e.tokens[i]!;
+      rows.targets[b]![i] = e.tokens[i + 1]!;
+      rows.weights[b]![i] = e.trained[i + 1]!;
+    }
+    rows.tokenCount += slots(e);
+  });
+  return rows;
 }

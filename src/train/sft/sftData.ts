@@ -4,11 +4,11 @@
 // file and line, or is skipped and counted with --skip-bad.
 import { createHash } from "node:crypto";
 import type { InstructionFormat } from "../../data/instruct/formats.js";
-import { skippedNote } from "../../data/corpus.js";
-import { INSTRUCTION_EXTENSIONS, readInstructionExamples } from "../../data/instruct/read.js";
+import { readInstructionExamples } from "../../data/instruct/read.js";
 import { UsageError } from "../../errors.js";
 import type { Tokenizer } from "../../tokenizer/loadTokenizer.js";
-import { encodeChat, encodeText, type EncodedExample, type MaskOptions } from "./encodeExample.js";
+import { encodeChat, encodeText, type EncodedExample, type MaskOptions, truncated } from "./encodeExample.js";
+import { readTally } from "./readTally.js";
 import { slots } from "./sftBatcher.js";
 
 export interface ReadSftOptions extends MaskOptions {
@@ -53,18 +53,12 @@ export async function readSftDataset(
     hash: "",
     formats: {},
   };
-  const bad = (where: string, reason: string) => {
-    out.skipped++;
-    if (out.skipped <= 3) o.note(`skipped ${where}: ${reason}`);
-  };
-  const skippedFiles: string[] = [];
+  const tally = readTally(o);
   for await (const ex of readInstructionExamples(paths, {
     format: o.format,
     skipBad: o.skipBad,
-    onBad: bad,
     extensions: o.extensions,
-    onSkip: (path) => skippedFiles.push(path),
-    onFile: (_file, format) => (out.formats[format] = (out.formats[format] ?? 0) + 1),
+    ...tally.hooks,
   })) {
     out.read++;
     let e: EncodedExample;
@@ -79,7 +73,7 @@ export async function readSftDataset(
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         if (o.skipBad) {
-          bad(ex.where, err.message);
+          tally.hooks.onBad(ex.where, err.message);
           continue;
         }
         throw new UsageError(`${ex.where}: ${err.message}`);
@@ -90,7 +84,7 @@ export async function readSftDataset(
         out.dropped++;
         continue;
       }
-      e = { tokens: e.tokens.slice(0, o.seqLen + 1), trained: e.trained.slice(0, o.seqLen + 1) };
+      e = truncated(e, o.seqLen);
       out.truncated++;
     }
     let targets = 0;
@@ -104,8 +98,9 @@ export async function readSftDataset(
     hash.update(Uint32Array.from(e.tokens)).update(e.trained);
     out.examples.push(e);
   }
-  if (o.skipBad && out.skipped > 3) o.note(`skipped ${out.skipped} bad records in all (--skip-bad)`);
-  if (skippedFiles.length > 0) o.note(skippedNote(skippedFiles, o.extensions ?? INSTRUCTION_EXTENSIONS));
+  tally.finish();
+  out.skipped = tally.skipped;
+  out.formats = tally.formats;
   out.hash = hash.digest("hex").slice(0, 16);
   return out;
 }

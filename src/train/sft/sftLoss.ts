@@ -4,8 +4,8 @@
 // micro-batches gives exactly the step one big batch gives, however unevenly the targets fall;
 // a per-micro-batch mean would weigh a token of a short micro-batch more.
 import { crossEntropy } from "../../nn/crossEntropy.js";
-import { int64Rows } from "../../runtime/session.js";
 import type { StepBatch } from "../engineStep.js";
+import { nextTokenBatch } from "../nextTokenLoss.js";
 import type { LossBuilder } from "../stepGraphs.js";
 
 /** The graph input holding the step's loss-bearing token count ÷ micro-batches (see sftStepBatches). */
@@ -44,18 +44,13 @@ export function sftStepBatches(micro: SftRows[]): StepBatch[] {
   );
   // A step with no target at all (only possible with hand-made data) trains nothing: loss 0, not 0/0.
   const denominator = Math.max(1, targets) / micro.length;
-  return micro.map((m) => ({
-    tokens: m.tokens,
-    ...(m.positions && { positions: m.positions, segments: m.segments }),
-    feeds: {
-      targets: int64Rows(m.targets),
-      loss_weights: {
-        dtype: "float32",
-        shape: [m.tokens.length, m.tokens[0]!.length],
-        data: Float32Array.from(m.weights.flat()),
-      },
-      [LOSS_DENOMINATOR]: { dtype: "float32", shape: [], data: Float32Array.of(denominator) },
-    },
-    tokenCount: m.tokenCount,
-  }));
+  return micro.map((m) => {
+    const b = nextTokenBatch(m.tokens, m.targets, m.weights);
+    b.feeds[LOSS_DENOMINATOR] = { dtype: "float32", shape: [], data: Float32Array.of(denominator) };
+    return {
+      ...b,
+      ...(m.positions && { positions: m.positions, segments: m.segments }),
+      tokenCount: m.tokenCount,
+    };
+  });
 }

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CLI, fixture, modelTensors, readJson, runCli, tempDir } from "../../helpers.js";
+import { killOnceExists, fixture, modelTensors, readJson, runCli, tempDir } from "../../helpers.js";
 
 const root = tempDir();
 const model = await fixture(root, { family: "llama", layers: 2, dtype: "F32" });
@@ -54,12 +53,7 @@ test("a DPO run logs TRL's metrics, keeps its reference log-probabilities, and r
   assert.match(readFileSync(join(straight, "final", "README.md"), "utf8"), /Preference alignment/);
 
   const killed = join(root, "killed");
-  const child = spawn(process.execPath, [CLI, ...args(killed, ["--save-every", "3"])], { stdio: "ignore" });
-  const exited = new Promise((res) => child.on("exit", res));
-  for (let i = 0; i < 4000 && !existsSync(join(killed, "checkpoint-000003")); i++)
-    await new Promise((res) => setTimeout(res, 5));
-  child.kill("SIGKILL");
-  await exited;
+  await killOnceExists(args(killed, ["--save-every", "3"]), join(killed, "checkpoint-000003"));
   assert.ok(!existsSync(join(killed, "final")), "killed before the end");
   const resumed = runCli(args(killed, ["--save-every", "3", "--resume"]));
   assert.equal(resumed.code, 0, resumed.stderr);

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { DecoderModel } from "../../../src/nn/decoderModel.js";
 import { loadWeights } from "../../../src/nn/loadParams.js";
-import { int64Rows, type HostTensor } from "../../../src/runtime/session.js";
+import type { HostTensor } from "../../../src/runtime/session.js";
 import { DpoBatcher } from "../../../src/train/dpo/dpoBatcher.js";
 import type { EncodedPair } from "../../../src/train/dpo/dpoData.js";
-import { DPO_INPUTS, dpoLoss, type DpoLossSettings } from "../../../src/train/dpo/dpoLoss.js";
+import { dpoLoss, type DpoLossSettings, dpoStepBatch } from "../../../src/train/dpo/dpoLoss.js";
 import { sequenceLogpsOf } from "../../../src/train/dpo/referenceLogps.js";
 import type { EncodedExample } from "../../../src/train/sft/encodeExample.js";
-import { EngineStep, type StepBatch } from "../../../src/train/engineStep.js";
+import { EngineStep } from "../../../src/train/engineStep.js";
 import { referenceLogits } from "../../reference/decoderForward.js";
 import { editTensors, fixture, tempDir } from "../../helpers.js";
 
@@ -32,16 +32,7 @@ const B = pairs.length;
 const rows = new DpoBatcher(pairs, 0, 32, B, 2).rows([0, 1]);
 const T = rows.tokens[0]!.length;
 
-const batch = (ref: Float32Array): StepBatch => ({
-  tokens: rows.tokens,
-  feeds: {
-    targets: int64Rows(rows.targets),
-    loss_weights: { dtype: "float32", shape: [2 * B, T], data: Float32Array.from(rows.weights.flat()) },
-    [DPO_INPUTS.refLogps]: { dtype: "float32", shape: [2 * B], data: ref },
-    [DPO_INPUTS.pairs]: { dtype: "float32", shape: [], data: Float32Array.of(B) },
-  },
-  tokenCount: rows.tokenCount,
-});
+const batch = (ref: Float32Array) => dpoStepBatch(rows, ref);
 const engineGradients = async (s: DpoLossSettings, params: Map<string, HostTensor>, ref: Float32Array) => {
   const step = await EngineStep.create(w.decoder, params, 2 * B, T, { loss: dpoLoss(s), microBatches: 2 });
   const out = await step.gradientSums([batch(ref)]);
@@ -152,25 +143,7 @@ test("one step on a single pair raises the chosen log-ratio against the rejected
     return l[0]! - l[1]!;
   };
   const before = await z(w.params);
-  await step.run(
-    [
-      {
-        tokens: r1.tokens,
-        feeds: {
-          targets: int64Rows(r1.targets),
-          loss_weights: {
-            dtype: "float32",
-            shape: [2, r1.tokens[0]!.length],
-            data: Float32Array.from(r1.weights.flat()),
-          },
-          [DPO_INPUTS.refLogps]: { dtype: "float32", shape: [2], data: new Float32Array(2) },
-          [DPO_INPUTS.pairs]: { dtype: "float32", shape: [], data: Float32Array.of(1) },
-        },
-        tokenCount: r1.tokenCount,
-      },
-    ],
-    1e-3,
-  );
+  await step.run([dpoStepBatch(r1, new Float32Array(2))], 1e-3);
   const after = await z(step.params);
   await step.release();
   assert.ok(after > before + 0.1, `log-ratio margin ${before} -> ${after}`);

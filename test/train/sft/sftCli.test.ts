@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { DEFAULT_MODEL } from "../../../src/demo/runDemo.js";
 import { loadTokenizer } from "../../../src/tokenizer/loadTokenizer.js";
-import { CLI, fixture, modelTensors, readJson, runCli, tempDir } from "../../helpers.js";
+import { killOnceExists, fixture, modelTensors, readJson, runCli, tempDir } from "../../helpers.js";
 
 const root = tempDir();
 const model = await fixture(root, { family: "llama", layers: 2, dtype: "F32" });
@@ -126,12 +125,7 @@ test("a packed SFT run killed with SIGKILL and resumed ends with the same weight
   const straight = join(root, "straight");
   assert.equal(runCli(args(straight, extra)).code, 0);
   const killed = join(root, "killed");
-  const child = spawn(process.execPath, [CLI, ...args(killed, extra)], { stdio: "ignore" });
-  const exited = new Promise((res) => child.on("exit", res));
-  for (let i = 0; i < 4000 && !existsSync(join(killed, "checkpoint-000006")); i++)
-    await new Promise((res) => setTimeout(res, 5));
-  child.kill("SIGKILL");
-  await exited;
+  await killOnceExists(args(killed, extra), join(killed, "checkpoint-000006"));
   assert.ok(!existsSync(join(killed, "final")), "killed before the end");
   const resumed = runCli(args(killed, [...extra, "--resume"]));
   assert.equal(resumed.code, 0, resumed.stderr);
