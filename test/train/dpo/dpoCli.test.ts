@@ -81,6 +81,17 @@ test("a DPO run logs TRL's metrics, keeps its reference log-probabilities, and r
       /reference_logps\.json: the reference log-probabilities were computed for another tokenized data/,
     );
   }
+
+  // A damaged cache is named in one line, not fed to the step as NaNs or met as a crash.
+  const cache = join(killed, "reference_logps.json");
+  const c = JSON.parse(readFileSync(cache, "utf8")) as { train: number[] };
+  writeFileSync(cache, JSON.stringify({ ...c, train: c.train.slice(1) }));
+  const damaged = runCli(args(killed, ["--resume", "--max-steps", "9", "--override-schedule"]));
+  assert.equal(damaged.code, 1, damaged.stderr);
+  assert.match(
+    damaged.stderr.trim().split("\n").at(-1)!,
+    /reference_logps\.json: "train" must be 72 finite numbers: the file is damaged/,
+  );
 });
 
 test("bad input: one line naming the problem, exit 2, nothing in --out", async () => {
@@ -102,6 +113,7 @@ test("bad input: one line naming the problem, exit 2, nothing in --out", async (
       /same.jsonl: every pair \(4\) has its chosen response identical to its rejected one/,
     ],
     [["--ref", other, "--ref-free"], /--ref and --ref-free contradict each other/],
+    [["--template", "chatml"], /lacks; fine-tune with train sft --template chatml --add-chat-tokens first/],
   ];
   for (const [extra, message] of cases) {
     const out = join(root, `bad-${extra.join("-").replace(/\W/g, "")}`);

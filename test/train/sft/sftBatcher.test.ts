@@ -35,6 +35,7 @@ test("packing: an epoch holds every example once, whole, in rows filled to over 
   }
   const firstEpochRows = rows;
   assert.ok(firstEpochRows > 0);
+  assert.equal(seen.size, examples.length, "every example is in the epoch");
   for (const [i, count] of seen) assert.ok(count >= 1 && count <= 2, `example ${i} seen ${count} times`);
   assert.ok(used / (rows * T) > 0.95, `rows ${((100 * used) / (rows * T)).toFixed(1)} % full`);
 });
