@@ -71,6 +71,7 @@ interface Flags {
   loss?: string;
   beta?: string;
   labelSmoothing?: string;
+  rpoAlpha?: string;
   averageLogps?: boolean;
   ref?: string;
   refFree?: boolean;
@@ -283,6 +284,11 @@ export function registerTrain(program: Command): void {
       .option("--loss <kind>", `${DPO_LOSSES.join(", ")}`, DPO_DEFAULTS.loss)
       .option("--beta <x>", "strength of the pull toward the reference", String(DPO_DEFAULTS.beta))
       .option("--label-smoothing <e>", "conservative DPO: the chance a label is wrong (sigmoid loss)", "0")
+      .option(
+        "--rpo-alpha <a>",
+        "add a times the chosen responses' token-mean NLL to the loss (RPO; 0: plain DPO)",
+        "0",
+      )
       .option("--average-logps", "length-averaged sequence log-probabilities (ipo always uses them)")
       .option("--ref <dir>", "reference model (default: the starting model, frozen)")
       .option("--ref-free", "no reference model: its log-probabilities count as 0")
@@ -309,6 +315,7 @@ export function registerTrain(program: Command): void {
         loss: f.loss as DpoLossKind,
         beta: parseNumber(f.beta!, "--beta"),
         labelSmoothing: parseNumber(f.labelSmoothing!, "--label-smoothing"),
+        rpoAlpha: parseNumber(f.rpoAlpha!, "--rpo-alpha"),
         averageLogps: f.averageLogps,
         ref: f.ref,
         refFree: f.refFree,

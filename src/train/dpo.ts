@@ -45,6 +45,8 @@ export interface DpoOptions extends ChatRunOptions {
   loss?: DpoLossKind;
   beta?: number;
   labelSmoothing?: number;
+  /** RPO: the weight of the chosen responses' NLL added to the loss (default 0). */
+  rpoAlpha?: number;
   averageLogps?: boolean;
   /** The reference model (default: the starting model, frozen). */
   ref?: string;
@@ -67,7 +69,10 @@ export function dpoSettings(o: DpoOptions): DpoLossSettings {
     throw new UsageError(`--label-smoothing ${labelSmoothing}: must be in [0, 0.5)`);
   if (labelSmoothing > 0 && loss !== "sigmoid")
     throw new UsageError("--label-smoothing applies to --loss sigmoid only");
-  return { loss, beta, labelSmoothing, averageLogps: !!o.averageLogps || loss === "ipo" };
+  const rpoAlpha = o.rpoAlpha ?? 0;
+  if (!(rpoAlpha >= 0 && Number.isFinite(rpoAlpha)))
+    throw new UsageError(`--rpo-alpha ${rpoAlpha}: must be a finite number >= 0`);
+  return { loss, beta, labelSmoothing, averageLogps: !!o.averageLogps || loss === "ipo", rpoAlpha };
 }
 
 export function dpoObjective(o: DpoOptions): ObjectiveSpec {
@@ -218,8 +223,19 @@ async function prepareDpo(
       lr += policy[n + i]!;
       likelier += policy[i]! > policy[n + i]! ? 1 : 0;
     }
+    // RPO's term as in training: the chosen responses' NLL per token, here over every held-out pair.
+    let nllSum = 0;
+    let nllTokens = 0;
+    if (s.rpoAlpha > 0)
+      for (let i = 0; i < n; i++) {
+        const tokens = pairs[i]!.chosen.trained.reduce((a, t) => a + t, 0);
+        nllSum -= s.averageLogps ? policy[i]! * tokens : policy[i]!;
+        nllTokens += tokens;
+      }
+    const nll: Record<string, number> = s.rpoAlpha > 0 ? { nll_loss: nllSum / nllTokens } : {};
     return {
-      loss: loss / n,
+      loss: loss / n + (s.rpoAlpha > 0 ? s.rpoAlpha * (nllSum / nllTokens) : 0),
+      ...nll,
       "rewards/chosen": rc / n,
       "rewards/rejected": rr / n,
       "rewards/margins": (rc - rr) / n,
@@ -234,13 +250,21 @@ async function prepareDpo(
 
   return {
     loss: dpoLoss(s),
-    fingerprint: { seq_len: seqLen, data: data.hash, loss: s.loss, beta: s.beta, reference: key.reference },
+    fingerprint: {
+      seq_len: seqLen,
+      data: data.hash,
+      loss: s.loss,
+      beta: s.beta,
+      rpo_alpha: s.rpoAlpha,
+      reference: key.reference,
+    },
     settings: {
       data: o.data,
       seq_len: seqLen,
       loss: s.loss,
       beta: s.beta,
       label_smoothing: s.labelSmoothing,
+      rpo_alpha: s.rpoAlpha,
       average_logps: s.averageLogps,
       reference: o.refFree ? "none (--ref-free)" : refName,
       template: o.template ?? "the model's own",
@@ -266,7 +290,7 @@ async function prepareDpo(
     restore: (p) => batcher.restore(p),
     evaluate: held.length > 0 ? evaluate : undefined,
     describe: () =>
-      `Sequence length ${seqLen}; ${s.loss} loss, beta ${s.beta}${s.labelSmoothing ? `, label smoothing ${s.labelSmoothing}` : ""}; reference ${o.refFree ? "none" : refName}`,
+      `Sequence length ${seqLen}; ${s.loss} loss, beta ${s.beta}${s.labelSmoothing ? `, label smoothing ${s.labelSmoothing}` : ""}${s.rpoAlpha ? `, RPO alpha ${s.rpoAlpha}` : ""}; reference ${o.refFree ? "none" : refName}`,
     close: async () => {},
   };
 }

@@ -8,6 +8,9 @@
 //       −(1−ε)·log σ(βz) − ε·log σ(−βz)
 //   ipo (Azar et al., arXiv 2310.12036): (z − 1/(2β))², on length-averaged log-probabilities
 //   hinge (SLiC, Zhao et al., arXiv 2305.10425): max(0, 1 − βz)
+//   + α · NLL of the chosen responses (RPO, Pang et al., arXiv 2404.19733; TRL's rpo_alpha): the
+//     mean over the micro-batch's chosen response tokens, which holds the chosen answers' own
+//     likelihood up while the margin grows (plain DPO lets both sides fall)
 //
 // The loss of a step is the mean over its pairs: each micro-batch's sum is divided by the step's
 // pair count ÷ micro-batches (fed), so accumulation gives the step one big batch gives. The
@@ -30,6 +33,8 @@ export interface DpoLossSettings {
   labelSmoothing: number;
   /** Length-averaged sequence log-probabilities (always, for ipo). */
   averageLogps: boolean;
+  /** Weight of the chosen responses' token-mean NLL added to the loss (0: plain DPO). */
+  rpoAlpha: number;
 }
 
 /** Graph inputs the loss reads besides targets and weights. */
@@ -82,9 +87,18 @@ export function dpoLoss(s: DpoLossSettings): LossBuilder {
     const total = g.op("ReduceSum", [perPair], { axes: [0], keepdims: 0 });
     const rChosen = g.op("Mul", [chosen, f(s.beta)]);
     const rRejected = g.op("Mul", [rejected, f(s.beta)]);
+    let loss = g.op("Div", [total, g.input(DPO_INPUTS.pairs, "float32", [])]);
+    const extra: Record<string, Value> = {};
+    if (s.rpoAlpha > 0) {
+      const all0 = (x: Value) => g.op("ReduceSum", [half(x, true)], { axes: [0], keepdims: 0 });
+      const nllLoss = g.op("Div", [all0(sum1(g, g.op("Mul", [nll, weights]))), all0(sum1(g, weights))]);
+      loss = g.op("Add", [loss, g.op("Mul", [nllLoss, f(s.rpoAlpha)])]);
+      extra.nll_loss = nllLoss;
+    }
     return {
-      loss: g.op("Div", [total, g.input(DPO_INPUTS.pairs, "float32", [])]),
+      loss,
       metrics: {
+        ...extra,
         "rewards/chosen": mean(g, rChosen),
         "rewards/rejected": mean(g, rRejected),
         "rewards/margins": mean(g, g.op("Sub", [rChosen, rRejected])),
@@ -110,7 +124,8 @@ export function dpoStepBatch(rows: SftRows, refLogps: Float32Array): StepBatch {
 
 const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
 
-/** One pair's loss from its z (the difference of log-ratios), on the host: held-out evaluation. */
+/** One pair's DPO term from its z (the difference of log-ratios), on the host: held-out evaluation
+ * (RPO's NLL term is added there over all the held-out chosen tokens). */
 export function pairLoss(s: DpoLossSettings, z: number): number {
   const bz = s.beta * z;
   if (s.loss === "sigmoid") return (1 - s.labelSmoothing) * softplus(-bz) + s.labelSmoothing * softplus(bz);

@@ -57,6 +57,13 @@ async function sequenceLogp64(modelDir: string, e: EncodedExample, average: bool
 }
 async function loss64(modelDir: string, s: DpoLossSettings): Promise<number> {
   let total = 0;
+  // RPO: the chosen responses' NLL per token over the batch, times alpha.
+  let chosenNll = 0;
+  let chosenTokens = 0;
+  for (const p of pairs) {
+    chosenNll -= await sequenceLogp64(modelDir, p.chosen, false);
+    chosenTokens += p.chosen.trained.filter((t) => t === 1).length;
+  }
   for (const p of pairs) {
     // Reference-free: the reference's log-probabilities are 0.
     const z =
@@ -67,7 +74,7 @@ async function loss64(modelDir: string, s: DpoLossSettings): Promise<number> {
     else if (s.loss === "ipo") total += (z - 1 / (2 * s.beta)) ** 2;
     else total += Math.max(0, 1 - s.beta * z);
   }
-  return total / B;
+  return total / B + s.rpoAlpha * (chosenNll / chosenTokens);
 }
 
 test("step 0 with the reference equal to the policy: the sigmoid loss is ln 2 and every reward is 0", async () => {
@@ -75,7 +82,7 @@ test("step 0 with the reference equal to the policy: the sigmoid loss is ln 2 an
   const sides = [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)];
   const ref = await sequenceLogpsOf(model, sides, { rows: 2 * B, seqLen: 32, padId: 2, average: false });
   await model.release();
-  const s: DpoLossSettings = { loss: "sigmoid", beta: 0.1, labelSmoothing: 0, averageLogps: false };
+  const s: DpoLossSettings = { loss: "sigmoid", beta: 0.1, labelSmoothing: 0, averageLogps: false, rpoAlpha: 0 };
   const out = await engineGradients(s, w.params, ref);
   assert.ok(Math.abs(out.loss - Math.LN2) < 1e-6, `loss ${out.loss}`);
   for (const k of ["rewards/chosen", "rewards/rejected", "rewards/margins"])
@@ -84,14 +91,15 @@ test("step 0 with the reference equal to the policy: the sigmoid loss is ln 2 an
 });
 
 const variants: DpoLossSettings[] = [
-  { loss: "sigmoid", beta: 0.5, labelSmoothing: 0, averageLogps: false },
-  { loss: "sigmoid", beta: 0.5, labelSmoothing: 0.1, averageLogps: true },
-  { loss: "ipo", beta: 0.5, labelSmoothing: 0, averageLogps: true },
+  { loss: "sigmoid", beta: 0.5, labelSmoothing: 0, averageLogps: false, rpoAlpha: 0 },
+  { loss: "sigmoid", beta: 0.5, labelSmoothing: 0.1, averageLogps: true, rpoAlpha: 0 },
+  { loss: "ipo", beta: 0.5, labelSmoothing: 0, averageLogps: true, rpoAlpha: 0 },
   // beta large enough that βz stays below 1 for these pairs: the hinge is active.
-  { loss: "hinge", beta: 0.01, labelSmoothing: 0, averageLogps: false },
+  { loss: "hinge", beta: 0.01, labelSmoothing: 0, averageLogps: false, rpoAlpha: 0 },
+  { loss: "sigmoid", beta: 0.5, labelSmoothing: 0, averageLogps: false, rpoAlpha: 1 },
 ];
 for (const s of variants) {
-  test(`${s.loss}${s.labelSmoothing ? " with label smoothing" : ""}: loss and gradients equal a float64 computation`, async () => {
+  test(`${s.loss}${s.labelSmoothing ? " with label smoothing" : ""}${s.rpoAlpha ? " with RPO's NLL term" : ""}: loss and gradients equal a float64 computation`, async () => {
     const zeros = new Float32Array(2 * B);
     const out = await engineGradients(s, w.params, zeros);
     const expected = await loss64(dir, s);
@@ -103,7 +111,7 @@ for (const s of variants) {
       let k = 0;
       for (let i = 1; i < g.length; i++) if (Math.abs(g[i]!) > Math.abs(g[k]!)) k = i;
       const at = async (delta: number) => {
-        const copy = join(root, `fd-${s.loss}-${name}-${delta}`);
+        const copy = join(root, `fd-${s.loss}-${s.rpoAlpha}-${name}-${delta}`);
         cpSync(dir, copy, { recursive: true });
         let value = 0;
         await editTensors(copy, (ts) =>
@@ -125,7 +133,7 @@ for (const s of variants) {
 }
 
 test("one step on a single pair raises the chosen log-ratio against the rejected one", async () => {
-  const s: DpoLossSettings = { loss: "sigmoid", beta: 0.1, labelSmoothing: 0, averageLogps: false };
+  const s: DpoLossSettings = { loss: "sigmoid", beta: 0.1, labelSmoothing: 0, averageLogps: false, rpoAlpha: 0 };
   const one = [pairs[1]!];
   const r1 = new DpoBatcher(one, 0, 32, 1, 2).rows([0]);
   const step = await EngineStep.create(w.decoder, new Map(w.params), 2, r1.tokens[0]!.length, {
