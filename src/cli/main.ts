@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { VERSION } from "../version.js";
+import { registerContamination } from "./contamination.js";
 import { registerData } from "./data.js";
 import { registerDemo } from "./demo.js";
 import { registerEval } from "./eval.js";
@@ -36,6 +37,7 @@ registerUpscale(program);
 registerInspect(program);
 registerInit(program);
 registerEval(program);
+registerContamination(program);
 registerGenerate(program);
 registerTrain(program);
 registerTokenizer(program);

@@ -64,7 +64,7 @@ export function instructionFileLayout(path: string): { layout: Layout; gzip: boo
 }
 
 /** The records of a JSON or JSONL file, laid out as its first byte says for `.json`. */
-async function* jsonRecords(
+export async function* jsonRecords(
   path: string,
   layout: "json" | "jsonl",
   gzip: boolean,
