@@ -8,11 +8,26 @@ import { builtinTemplate } from "../tokenizer/builtinTemplates.js";
 import { parseDevice } from "./deviceOption.js";
 import { EXT_HELP, parseCount, parseExtensions } from "./parseOptions.js";
 import { progress, type Progress } from "./progress.js";
+import { MATH_BATCH } from "../eval/mathAccuracy.js";
+import { evaluateTasks, harnessJson, parseTaskArg, suiteRequests } from "../eval/tasks/evaluateTasks.js";
+import { taskTable } from "../eval/tasks/taskTable.js";
+import { builtinTaskNames } from "../eval/tasks/taskSpec.js";
 import { runCommand } from "./run.js";
 
 interface Flags {
   perplexity?: string;
   math?: string;
+  task?: string[];
+  suite?: string;
+  dataDir?: string;
+  shots?: string;
+  seed: string;
+  fewshotData?: string;
+  logSamples?: string;
+  addBos?: boolean;
+  sharedContext: boolean;
+  tokensPerRun: string;
+  skipMissing?: boolean;
   limit?: string;
   template?: string;
   maxTokens?: string;
@@ -29,7 +44,7 @@ export function registerEval(program: Command): void {
   program
     .command("eval")
     .description(
-      "evaluate a model: --perplexity DATA scores texts with a sliding window; --math FILE measures exact match on math problems",
+      "evaluate a model: benchmark tasks as lm-evaluation-harness scores them (--task, --suite h6|tiny), perplexity (--perplexity DATA), or exact match on math problems (--math FILE)",
     )
     .argument("<model>", "model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
     .option(
@@ -40,7 +55,27 @@ export function registerEval(program: Command): void {
       "--math <file>",
       'math problems in messages form ending in "#### N" (deepen data math\'s test.jsonl): greedy answers, exact match per level',
     )
-    .option("--limit <n>", "with --math: the first n problems only")
+    .option(
+      "--task <spec...>",
+      `a task and its data, NAME=PATH (built-in: ${builtinTaskNames().join(", ")}) or FILE.yaml=PATH; a tiny task by NAME alone`,
+    )
+    .option(
+      "--suite <name>",
+      "h6 (the Open LLM Leaderboard v1's six, files from --data-dir) or tiny (no download)",
+    )
+    .option(
+      "--data-dir <dir>",
+      "with --suite h6: where the benchmark files are (see the README for the layouts)",
+    )
+    .option("--skip-missing", "with --suite: run the tasks whose files are found, say which are not")
+    .option("--shots <k>", "few-shot examples per question, for every task (default: each task's own)")
+    .option("--seed <n>", "few-shot sampling seed", "1234")
+    .option("--fewshot-data <path>", "with one --task: the file few-shot examples are drawn from")
+    .option("--log-samples <dir>", "write every scored document to DIR/TASK.jsonl")
+    .option("--add-bos", "put BOS before every context (off, as in lm-evaluation-harness)")
+    .option("--no-shared-context", "score each choice in its own row instead of once per question")
+    .option("--tokens-per-run <n>", "tokens per batched forward when scoring choices", "2048")
+    .option("--limit <n>", "the first n documents of each task (--math: problems)")
     .option(
       "--template <name>",
       "with --math: a built-in chat template, for a model without its own (a base model)",
@@ -58,9 +93,14 @@ export function registerEval(program: Command): void {
     .option("--verbose", "print stack traces on errors")
     .action(async (model: string, f: Flags) => {
       await runCommand(!!f.verbose, async () => {
-        if (f.math && f.perplexity) throw new UsageError("give --perplexity or --math, not both");
+        const modes = [f.math, f.perplexity, f.task ?? f.suite].filter((x) => x !== undefined);
+        if (modes.length > 1) throw new UsageError("give one of --task/--suite, --perplexity, --math");
         if (f.math) return evalMath(model, f.math, f);
-        if (!f.perplexity) throw new UsageError("say what to evaluate: --perplexity DATA or --math FILE");
+        if (f.task || f.suite) return evalTasks(model, f);
+        if (!f.perplexity)
+          throw new UsageError(
+            "say what to evaluate: --task NAME=PATH, --suite h6|tiny, --perplexity DATA or --math FILE",
+          );
         let bar: Progress | undefined;
         const skipped: string[] = [];
         const r = await perplexityOfText(model, f.perplexity, {
@@ -118,4 +158,60 @@ async function evalMath(model: string, file: string, f: Flags): Promise<void> {
   process.stdout.write(
     `exact match ${pct(r.exactMatch)} (${r.correct}/${r.problems})${r.noAnswer ? `; ${r.noAnswer} answers had no "#### N"` : ""}\n${lines.join("\n")}\n`,
   );
+}
+
+async function evalTasks(model: string, f: Flags): Promise<void> {
+  const note = (m: string) => process.stderr.write(m + "\n");
+  const requests = [
+    ...(f.task ?? []).map(parseTaskArg),
+    ...(f.suite ? suiteRequests(f.suite, f.dataDir, !!f.skipMissing, note) : []),
+  ];
+  if (f.fewshotData && requests.length !== 1)
+    throw new UsageError("--fewshot-data goes with a single --task");
+  const shots = f.shots === undefined ? undefined : parseCount(f.shots, "--shots");
+  const seed = parseCount(f.seed, "--seed");
+  const limit = f.limit === undefined ? undefined : positive(f.limit, "--limit");
+  let bar: Progress | undefined;
+  const started = Date.now();
+  const r = await evaluateTasks(model, requests, {
+    limit,
+    shots,
+    seed,
+    tokensPerRun: positive(f.tokensPerRun, "--tokens-per-run"),
+    shared: f.sharedContext,
+    genBatch: MATH_BATCH,
+    fewshotData: f.fewshotData,
+    logSamples: f.logSamples,
+    addBos: f.addBos,
+    device: parseDevice(f.device),
+    onTaskStart: () => {
+      bar?.stop();
+      bar = undefined;
+    },
+    onProgress: (task, done, total) => {
+      bar ??= progress(task, total, { unit: "docs", quiet: !!f.json });
+      bar.update(done);
+    },
+  });
+  bar?.stop();
+  const seconds = (Date.now() - started) / 1000;
+  if (f.json) {
+    const config = {
+      suite: f.suite,
+      limit: limit ?? null,
+      seed,
+      shots: shots ?? "per task",
+      add_bos: !!f.addBos,
+      seconds,
+    };
+    process.stdout.write(JSON.stringify(harnessJson(r, config), null, 2) + "\n");
+    return;
+  }
+  process.stdout.write(taskTable(r) + "\n");
+}
+
+function positive(value: string, option: string): number {
+  const n = parseCount(value, option);
+  if (n === 0) throw new UsageError(`${option} 0: must be at least 1`);
+  return n;
 }

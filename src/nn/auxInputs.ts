@@ -62,16 +62,32 @@ export function perRowAuxFeeds(
   segments: readonly (readonly number[])[],
   takes: Takes,
 ): Record<string, HostTensor> {
-  const B = positions.length;
-  const T = positions[0]?.length ?? 0;
-  const seqLen = Math.max(T, ...positions.map((r) => Math.max(0, ...r) + 1));
-  const rows = positions.map((p, b) => rowTables(d, p, p, takes, seqLen, segments[b]));
+  return perRowFeeds(d, positions, positions, takes, segments);
+}
+
+/**
+ * Per-row RoPE tables [B, 1, Q, rd] for queries at `queryPos[b]` and masks [B, 1, 1, Q, S] over keys
+ * at `keyPos[b]` (−1: an empty or padding slot): self-attention over packed rows (keys = queries,
+ * with segments), or one cached step of rows whose sequences have different lengths.
+ */
+export function perRowFeeds(
+  d: ResolvedDecoder,
+  queryPos: readonly (readonly number[])[],
+  keyPos: readonly (readonly number[])[],
+  takes: Takes,
+  segments?: readonly (readonly number[])[],
+): Record<string, HostTensor> {
+  const B = queryPos.length;
+  const Q = queryPos[0]?.length ?? 0;
+  const S = keyPos[0]?.length ?? 0;
+  const seqLen = Math.max(S, Q, ...queryPos.map((r) => Math.max(0, ...r) + 1));
+  const rows = queryPos.map((q, b) => rowTables(d, q, keyPos[b]!, takes, seqLen, segments?.[b]));
   const feeds: Record<string, HostTensor> = {};
   for (const name of rows[0]?.keys() ?? []) {
     const per = rows[0]!.get(name)!.length;
     const data = new Float32Array(B * per);
     rows.forEach((r, b) => data.set(r.get(name)!, b * per));
-    feeds[name] = { dtype: "float32", shape: isRope(name) ? [B, 1, T, d.rotaryDim] : [B, 1, 1, T, T], data };
+    feeds[name] = { dtype: "float32", shape: isRope(name) ? [B, 1, Q, d.rotaryDim] : [B, 1, 1, Q, S], data };
   }
   return feeds;
 }

@@ -10,7 +10,7 @@ import {
   int64Rows,
 } from "../runtime/session.js";
 import type { ResolvedDecoder } from "./decoderConfig.js";
-import { auxFeeds, causalPositions } from "./auxInputs.js";
+import { auxFeeds, causalPositions, perRowAuxFeeds, perRowFeeds } from "./auxInputs.js";
 import { crossEntropy } from "./crossEntropy.js";
 import { buildDecoder } from "./llama.js";
 import { loadWeights } from "./loadParams.js";
@@ -68,6 +68,33 @@ export class DecoderModel {
     });
     const out = await graph.run({
       ...this.modelFeeds(graph, 0, T, causalPositions(T)),
+      tokens: int64Rows(tokens),
+      targets: int64Rows(targets),
+    });
+    return out.nll!.data as Float32Array;
+  }
+
+  /**
+   * Per-token NLL as `nll` gives, for rows that carry their own position ids and segment ids
+   * (float32 [B·T]): packed rows, or one context followed by several continuations that each see it
+   * (SHARED_SEGMENT in nn/rope.ts).
+   */
+  async nllPerRow(
+    tokens: number[][],
+    targets: number[][],
+    positions: number[][],
+    segments: number[][],
+  ): Promise<Float32Array> {
+    const B = tokens.length;
+    const T = tokens[0]!.length;
+    const graph = await this.cache.get(`nll-rows:${B}x${T}`, () => {
+      const g = new Graph();
+      const dec = buildDecoder(g, this.decoder, this.shapes, B, T, { perRow: true });
+      return toOnnx(g, { nll: crossEntropy(g, dec.logits, B, T).nll });
+    });
+    const out = await graph.run({
+      ...perRowAuxFeeds(this.decoder, positions, segments, (n) => graph.takes(n)),
+      ...graph.taken(this.params),
       tokens: int64Rows(tokens),
       targets: int64Rows(targets),
     });
@@ -156,15 +183,75 @@ export class DecoderModel {
     });
   }
 
+  /** @internal Prefill of rows with per-row positions and segments (left-padded prompts). */
+  async runPrefillPerRow(prompts: number[][], positions: number[][], segments: number[][]) {
+    const B = prompts.length;
+    const T = prompts[0]!.length;
+    const graph = await this.cache.get(`prefill-rows:${B}x${T}`, () => {
+      const g = new Graph();
+      const dec = buildDecoder(g, this.decoder, this.shapes, B, T, { perRow: true });
+      const outs: Record<string, Value> = { logits: dec.logits };
+      dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
+      dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
+      return toOnnx(g, outs);
+    });
+    return graph.run({
+      ...perRowAuxFeeds(this.decoder, positions, segments, (n) => graph.takes(n)),
+      ...graph.taken(this.params),
+      tokens: int64Rows(prompts),
+    });
+  }
+
+  /** @internal One cached step of rows at their own positions; `keyPos[b]` gives each cache slot's
+   * position in row b (−1: empty or padding), then the new token's. */
+  async runStepPerRow(
+    tokens: number[],
+    positions: number[],
+    keyPos: number[][],
+    cacheLength: number,
+    past: Record<string, HostTensor>,
+  ) {
+    const B = tokens.length;
+    const graph = await this.cache.get(`step-rows:${B}x${cacheLength}`, () => {
+      const g = new Graph();
+      const dec = buildDecoder(g, this.decoder, this.shapes, B, 1, {
+        mode: { kind: "cached", cacheLength },
+        perRow: true,
+      });
+      const outs: Record<string, Value> = { logits: dec.logits };
+      dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
+      dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
+      return toOnnx(g, outs);
+    });
+    return graph.run({
+      ...perRowFeeds(
+        this.decoder,
+        positions.map((p) => [p]),
+        keyPos,
+        (n) => graph.takes(n),
+      ),
+      ...graph.taken(this.params),
+      ...past,
+      tokens: int64Rows(tokens.map((t) => [t])),
+    });
+  }
+
   async release(): Promise<void> {
     await this.cache.release();
   }
 }
 
+/** The segment of a left-padded prompt's padding: it sees only itself, and nothing sees it. */
+const PAD_SEGMENT = -2;
+
 /** The KV cache of `rows` sequences decoded side by side: per layer [rows, kv heads, maxLength, head_dim]. */
 export class DecodingSession {
   private readonly past: Record<string, HostTensor> = {};
   private length = 0;
+  /** Rows of different lengths (prefillRagged): each cache slot's position per row, −1 for padding. */
+  private slotPositions?: number[][];
+  /** Per row, the position its next token takes. */
+  private nextPosition?: number[];
 
   constructor(
     private readonly model: DecoderModel,
@@ -217,6 +304,35 @@ export class DecodingSession {
     const out = await this.model.runPrefill(prompts);
     this.store(out, 0, T);
     this.length = T;
+    this.slotPositions = this.nextPosition = undefined;
+    const V = this.model.vocabSize;
+    const logits = out.logits!.data as Float32Array;
+    return prompts.map((_, b) => logits.slice((b * T + T - 1) * V, (b * T + T) * V));
+  }
+
+  /**
+   * Runs prompts of different lengths, left-padded to `length` (default: the longest) so every row
+   * ends at the same slot; each row keeps its own positions, and padding is masked out of
+   * attention. Returns each row's logits [V] after its last token; `stepRows` then goes on per row.
+   */
+  async prefillRagged(prompts: number[][], length?: number): Promise<Float32Array[]> {
+    const T = length ?? Math.max(...prompts.map((p) => p.length));
+    if (prompts.length !== this.rows) throw new UsageError(`prefill takes ${this.rows} prompts`);
+    if (prompts.some((p) => p.length === 0 || p.length > T) || T > this.maxLength)
+      throw new UsageError(`prompts of 1 to ${T} tokens fit a cache of ${this.maxLength}`);
+    const pads = prompts.map((p) => T - p.length);
+    const tokens = prompts.map((p, b) => [...new Array<number>(pads[b]!).fill(p[0]!), ...p]);
+    const positions = pads.map((n) => Array.from({ length: T }, (_, t) => Math.max(0, t - n)));
+    const segments = pads.map((n) => Array.from({ length: T }, (_, t) => (t < n ? PAD_SEGMENT : 0)));
+    const out = await this.model.runPrefillPerRow(tokens, positions, segments);
+    this.store(out, 0, T);
+    this.length = T;
+    this.slotPositions = pads.map((n) => {
+      const slots = new Array<number>(this.maxLength).fill(-1);
+      for (let t = n; t < T; t++) slots[t] = t - n;
+      return slots;
+    });
+    this.nextPosition = prompts.map((p) => p.length);
     const V = this.model.vocabSize;
     const logits = out.logits!.data as Float32Array;
     return prompts.map((_, b) => logits.slice((b * T + T - 1) * V, (b * T + T) * V));
@@ -232,7 +348,15 @@ export class DecodingSession {
     if (tokens.length !== this.rows) throw new UsageError(`a step takes ${this.rows} tokens, one per row`);
     if (this.length >= this.maxLength)
       throw new UsageError(`the KV cache is full at ${this.maxLength} tokens`);
-    const out = await this.model.runStep(tokens, this.length, this.maxLength, this.past);
+    let out: Record<string, HostTensor>;
+    if (this.slotPositions && this.nextPosition) {
+      const slots = this.slotPositions;
+      const next = this.nextPosition;
+      const keyPos = slots.map((row, b) => [...row.map((p, s) => (s < this.length ? p : -1)), next[b]!]);
+      out = await this.model.runStepPerRow(tokens, next, keyPos, this.maxLength, this.past);
+      slots.forEach((row, b) => (row[this.length] = next[b]!));
+      this.nextPosition = next.map((p) => p + 1);
+    } else out = await this.model.runStep(tokens, this.length, this.maxLength, this.past);
     this.store(out, this.length, 1);
     this.length++;
     const V = this.model.vocabSize;

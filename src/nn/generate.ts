@@ -90,33 +90,55 @@ export async function generate(
   return out;
 }
 
+/** Batched prompts are left-padded to a multiple of this many tokens: one compiled graph per
+ * multiple instead of one per prompt length. */
+export const PROMPT_BUCKET = 32;
+export const promptBucket = (n: number) => Math.ceil(n / PROMPT_BUCKET) * PROMPT_BUCKET;
+
 /**
- * Greedy continuations of several prompts of one length, decoded side by side (one batched step per
- * token for all rows, which costs little more than one row's). Each row stops at its first stop id
- * (kept in its output) or after `maxTokens`; the batch runs until every row has stopped.
+ * Greedy continuations of several prompts, decoded side by side (one batched step per token for all
+ * rows, which costs little more than one row's). Prompts of one length share positions; prompts of
+ * different lengths, or `padTo`/`rows` given, are left-padded to `padTo` with positions of their
+ * own, and `rows` (at least the prompts) fixes the batch, so callers that bucket lengths compile few
+ * graphs. Each row stops at its first stop id (kept in its output), when `stopped` says so, or
+ * after `maxTokens`; the batch runs until every row has stopped.
  */
 export async function greedyRows(
   model: DecoderModel,
   prompts: number[][],
   maxTokens: number,
   stopIds: readonly number[],
+  /** Stops a row early when it returns true for the row's output so far (stop strings). */
+  stopped?: (row: number, out: readonly number[]) => boolean,
+  o: { padTo?: number; rows?: number } = {},
 ): Promise<number[][]> {
-  const T = prompts[0]?.length ?? 0;
-  const maxLength = checkPrompt(model, prompts[0] ?? [], maxTokens);
-  const session = model.decoding(maxLength, prompts.length);
-  let logits = await session.prefillRows(prompts);
-  const out = prompts.map(() => [] as number[]);
-  const done = prompts.map(() => false);
+  const longest = Math.max(...prompts.map((p) => p.length));
+  const rows = o.rows ?? prompts.length;
+  const ragged =
+    prompts.some((p) => p.length !== longest) || o.padTo !== undefined || rows !== prompts.length;
+  const maxLength = checkPrompt(
+    model,
+    prompts.find((p) => p.length === longest)!,
+    maxTokens,
+  );
+  const steps = maxLength - longest;
+  const T = ragged ? Math.max(o.padTo ?? longest, longest) : longest;
+  const session = model.decoding(T + steps, rows);
+  // Filler rows repeat the last prompt and count as stopped from the start.
+  const all = [...prompts, ...Array.from({ length: rows - prompts.length }, () => prompts.at(-1)!)];
+  let logits = ragged ? await session.prefillRagged(all, T) : await session.prefillRows(all);
+  const out = all.map(() => [] as number[]);
+  const done = all.map((_, b) => b >= prompts.length);
   // Counted for the batch, not read off a row: a row that has stopped stops growing.
   for (let made = 1; ; made++) {
     const next = logits.map((l) => argmax(l));
     next.forEach((id, b) => {
       if (done[b]) return;
       out[b]!.push(id);
-      if (stopIds.includes(id)) done[b] = true;
+      if (stopIds.includes(id) || stopped?.(b, out[b]!)) done[b] = true;
     });
-    if (done.every(Boolean) || T + made >= maxLength) break;
+    if (done.every(Boolean) || made >= steps) break;
     logits = await session.stepRows(next);
   }
-  return out;
+  return out.slice(0, prompts.length);
 }

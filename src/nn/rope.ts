@@ -69,10 +69,17 @@ export function ropeTables(
 }
 
 /**
+ * The segment id of a prefix every segment of the row sees (shared-context scoring: one question's
+ * context, then each answer in a segment of its own, positions restarting after the context).
+ * Causality still holds by position, and the prefix's own tokens see only the prefix.
+ */
+export const SHARED_SEGMENT = -1;
+
+/**
  * Additive attention mask [Q, S] for queries at positions `queryPos` over keys at positions `keyPos`
  * (−1 marks an empty cache slot): 0 where a key is at or before its query and within the window,
  * a large negative elsewhere. With `segments` (self-attention over one packed row, queries and keys
- * the same tokens), a token sees only its own segment: a block-diagonal causal mask.
+ * the same tokens), a token sees only its own segment and the shared prefix: a block-diagonal causal mask.
  */
 export function attentionMask(
   queryPos: readonly number[],
@@ -91,7 +98,7 @@ export function attentionMask(
         k >= 0 &&
         k <= q &&
         (window === undefined || q - k < window) &&
-        (segments === undefined || segments[s] === segments[t]);
+        (segments === undefined || segments[s] === segments[t] || segments[s] === SHARED_SEGMENT);
       m[t * S + s] = ok ? 0 : -1e9;
     }
   }

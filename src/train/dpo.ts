@@ -9,6 +9,7 @@ import { UsageError } from "../errors.js";
 import { DecoderModel } from "../nn/decoderModel.js";
 import { builtinTemplate } from "../tokenizer/builtinTemplates.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
+import { checkSameTokenizer } from "../tokenizer/sameTokenizer.js";
 import { stageChatTokenizer } from "../tokenizer/stageChatTokenizer.js";
 import { DPO_DEFAULTS, RUN_DEFAULTS } from "./defaults.js";
 import { DpoBatcher } from "./dpo/dpoBatcher.js";
@@ -305,18 +306,11 @@ async function loadReference(
   o: DpoOptions,
 ): Promise<DecoderModel> {
   if (!o.ref) return DecoderModel.fromParams(ctx.model.decoder, ctx.model.params, { device: o.device });
-  const vocab = folder.config.vocab_size;
-  const policyVocab = ctx.model.decoder.config.vocab_size;
-  const refTok = await loadTokenizer(folder.dir);
-  const probe = "Hello, world! 17 + 26 = 43\n#### 43";
-  const same =
-    refTok.vocabSize === ctx.tokenizer.vocabSize &&
-    refTok.encode(probe, { addSpecialTokens: false }).join() ===
-      ctx.tokenizer.encode(probe, { addSpecialTokens: false }).join();
-  if (vocab !== policyVocab || !same)
-    throw new UsageError(
-      `--ref ${o.ref}: its vocabulary (${vocab} rows, tokenizer of ${refTok.vocabSize} tokens) differs from the policy's (${policyVocab}, ${ctx.tokenizer.vocabSize}); the reference must share the policy's tokenizer`,
-    );
+  checkSameTokenizer(
+    `--ref ${o.ref}`,
+    { folder: ctx.model.folder, tokenizer: ctx.tokenizer },
+    { folder, tokenizer: await loadTokenizer(folder.dir) },
+  );
   return DecoderModel.load(folder.dir, { device: o.device });
 }
 

@@ -50,6 +50,30 @@ test("prompts decoded side by side give each prompt's own greedy tokens; a row s
   await model.release();
 });
 
+test("prompts of different lengths, left-padded with their own positions, give each prompt's own greedy tokens", async () => {
+  for (const family of ["llama", "gemma2", "qwen2"]) {
+    // gemma2's sliding window of 3 makes the per-row window masks count.
+    const dir = await fixture(root, { family, layers: 2, dtype: "F32", config: { sliding_window: 3 } });
+    const model = await DecoderModel.load(dir);
+    const prompts = [
+      [256, 72],
+      [256, 72, 105, 33, 40, 41, 42],
+      [256, 90, 91, 92],
+      [256, 33, 34, 35, 36],
+    ];
+    const alone = [];
+    for (const p of prompts) alone.push(await generate(model, p, { maxTokens: 5 }));
+    assert.deepEqual(await greedyRows(model, prompts, 5, []), alone, family);
+    // Padded past the longest, with filler rows: what a caller bucketing shapes asks for.
+    assert.deepEqual(
+      await greedyRows(model, prompts, 5, [], undefined, { padTo: 12, rows: 6 }),
+      alone,
+      family,
+    );
+    await model.release();
+  }
+});
+
 test("sampling: reproducible with a seed, top-p keeps only the nucleus", () => {
   const logits = Float32Array.from([2, 1.5, 0.1, -1, -3]);
   // A Lehmer generator, one stream per run of draws.

@@ -16,7 +16,7 @@ import { distribution, type Distribution } from "./distribution.js";
 import { minKProb } from "./minKProb.js";
 import { readTexts } from "./readTexts.js";
 import { rocAuc } from "./rocAuc.js";
-import { checkSameTokenizer } from "./sameTokenizer.js";
+import { checkSameTokenizer } from "../../tokenizer/sameTokenizer.js";
 import { scoreSequences } from "./scoreSequences.js";
 import { checkScoresFile, writeScores } from "./writeScores.js";
 

@@ -1,9 +1,9 @@
 // A reference model is only comparable when it reads the same token ids as the model: the texts are
 // tokenized once, by the model's tokenizer, and both score those ids.
 
-import type { ModelFolder } from "../../checkpoint/modelFolder.js";
-import { UsageError } from "../../errors.js";
-import type { Tokenizer } from "../../tokenizer/loadTokenizer.js";
+import type { ModelFolder } from "../checkpoint/modelFolder.js";
+import { UsageError } from "../errors.js";
+import type { Tokenizer } from "./loadTokenizer.js";
 
 /** Text whose ids differ between any two tokenizers worth telling apart: letters, digits, spaces,
  * punctuation, a newline, accents and CJK (byte fallback or not), with the special tokens added. */

@@ -1,0 +1,369 @@
+// One task on one model: read its documents, pick each one's few-shot examples, build the prompts,
+// tokenize them as the harness does, score them in batches and aggregate the metrics, optionally
+// writing every scored document to a JSONL log.
+import { createWriteStream, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { UsageError } from "../../errors.js";
+import type { DecoderModel } from "../../nn/decoderModel.js";
+import { greedyRows, promptBucket } from "../../nn/generate.js";
+import type { Tokenizer } from "../../tokenizer/loadTokenizer.js";
+import { perplexityOfTokens } from "../perplexity.js";
+import { exactMatch, regexExtract, stopAt } from "./answerFilters.js";
+import { processDocs } from "./docProcessors.js";
+import { pickShots, type ShotPool } from "./fewshot.js";
+import { type Instance, InstanceBuilder } from "./instances.js";
+import { loglikelihoods, type TokenRequest } from "./loglikelihood.js";
+import { choiceScores, meanWithStderr, type MetricValue, rollingScores } from "./metrics.js";
+import { type Doc, readDocs } from "./readDocs.js";
+import { evalFiles, fewshotFile } from "./taskFiles.js";
+import type { TaskSpec } from "./taskSpec.js";
+
+export interface EvalModel {
+  model: DecoderModel;
+  tokenizer: Tokenizer;
+  /** Longest sequence scored or generated (the model's positions, or less). */
+  maxLength: number;
+  /** Put BOS before every context (the harness's add_bos_token; off by default, as there). */
+  addBos: boolean;
+}
+
+export interface TaskRunOptions {
+  /** The first n documents of each file only. */
+  limit?: number;
+  /** Overrides the task's num_fewshot. */
+  shots?: number;
+  seed: number;
+  /** Tokens per batched run of log-likelihood rows. */
+  tokensPerRun: number;
+  /** Score the choices of a question over one shared context (off: each choice in its own row). */
+  shared: boolean;
+  /** Prompts of one length generated side by side at most. */
+  genBatch: number;
+  /** A few-shot file to use instead of the one found beside the evaluated file. */
+  fewshotData?: string;
+  /** Folder for TASK.jsonl logs of every scored document. */
+  logSamples?: string;
+  onProgress?: (task: string, done: number, total: number) => void;
+}
+
+/** Documents held in memory (the tiny suite builds its own). */
+export interface DocSet {
+  docs: Doc[];
+  where: (i: number) => string;
+  source: string;
+}
+
+export interface TaskResult {
+  task: string;
+  source: string;
+  documents: number;
+  shots: number;
+  /** Where the few-shot examples came from. */
+  fewshotSource?: string;
+  metrics: Record<string, MetricValue>;
+  /** The metric a suite table shows. */
+  main: string;
+  /** Generation tasks: the tokens generated (for throughput). */
+  generatedTokens?: number;
+  subtasks?: TaskResult[];
+}
+
+async function readSet(spec: TaskSpec, path: string): Promise<DocSet> {
+  const r = await readDocs(path, { columns: spec.columns });
+  return { ...r, source: path };
+}
+
+function processed(spec: TaskSpec, set: DocSet, subject?: string): DocSet {
+  const docs =
+    subject === undefined ? set.docs : set.docs.map((d) => ({ ...d, subject: subject.replaceAll("_", " ") }));
+  return { ...set, docs: spec.process_docs ? processDocs(spec.process_docs, docs, set.where) : docs };
+}
+
+/** Runs `spec` on the file or folder at `path`: one result, with sub-tasks for a folder of subjects. */
+export async function runTaskOnPath(
+  m: EvalModel,
+  spec: TaskSpec,
+  path: string,
+  o: TaskRunOptions,
+): Promise<TaskResult> {
+  const files = evalFiles(spec, path);
+  const shots = o.shots ?? spec.num_fewshot;
+  const results: TaskResult[] = [];
+  for (const f of files) {
+    const evalSet = processed(spec, await readSet(spec, f.path), f.subject);
+    let pool: DocSet | undefined;
+    if (shots > 0) {
+      const shotPath = o.fewshotData ?? fewshotFile(spec, f);
+      pool = shotPath ? processed(spec, await readSet(spec, shotPath), f.subject) : undefined;
+    }
+    const name = files.length > 1 || f.subject ? `${spec.task}_${f.subject ?? results.length}` : spec.task;
+    results.push(await runTask(m, { ...spec, task: name }, evalSet, pool, o));
+  }
+  if (!statSync(path).isDirectory()) return results[0]!;
+  // A group: each metric the plain mean over its sub-tasks, as the Open LLM Leaderboard v1 averaged
+  // MMLU's subjects (the harness today weights them by size; the documents count is given).
+  const metrics: Record<string, MetricValue> = {};
+  for (const k of Object.keys(results[0]!.metrics))
+    metrics[k] = { value: results.reduce((a, r) => a + r.metrics[k]!.value, 0) / results.length };
+  return {
+    task: spec.task,
+    source: path,
+    documents: results.reduce((a, r) => a + r.documents, 0),
+    shots,
+    fewshotSource:
+      [...new Set(results.map((r) => r.fewshotSource))].length === 1
+        ? results[0]!.fewshotSource
+        : "per subject",
+    metrics,
+    main: results[0]!.main,
+    subtasks: results,
+  };
+}
+
+/** Runs `spec` over documents in memory; `pool` gives the few-shot examples (else the documents). */
+export async function runTask(
+  m: EvalModel,
+  spec: TaskSpec,
+  evalSet: DocSet,
+  pool: DocSet | undefined,
+  o: TaskRunOptions,
+): Promise<TaskResult> {
+  const shots = o.shots ?? spec.num_fewshot;
+  const docs = evalSet.docs.slice(0, o.limit ?? evalSet.docs.length);
+  if (docs.length === 0) throw new UsageError(`${spec.task}: ${evalSet.source} holds no documents`);
+  const shotPool: ShotPool<Doc> = pool
+    ? { items: pool.docs, isEvalSet: false, source: pool.source }
+    : { items: evalSet.docs, isEvalSet: true, source: evalSet.source };
+  const poolWhere = pool ? pool.where : evalSet.where;
+  const builder = new InstanceBuilder(spec);
+  const instances: Instance[] = docs.map((doc, i) => {
+    const picked = pickShots(shotPool, shots, spec.fewshot_sampler, i, o.seed, spec.task);
+    return builder.instance(
+      doc,
+      evalSet.where(i),
+      picked.map((k) => ({ doc: shotPool.items[k]!, where: poolWhere(k) })),
+    );
+  });
+  const log = o.logSamples ? sampleLog(o.logSamples, spec.task) : undefined;
+  const progress = (done: number) => o.onProgress?.(spec.task, done, docs.length);
+  let metrics: Record<string, MetricValue>;
+  let generatedTokens: number | undefined;
+  try {
+    const scoring: Scoring = { m, spec, instances, o, progress, log };
+    if (spec.output_type === "multiple_choice") metrics = await scoreChoices(scoring);
+    else if (spec.output_type === "generate_until")
+      ({ metrics, generatedTokens } = await scoreGenerations(scoring));
+    else metrics = await scoreRolling(scoring);
+  } finally {
+    await log?.close();
+  }
+  const main =
+    spec.output_type === "generate_until" && spec.filters.length > 0
+      ? `${spec.main_metric},${spec.filters[0]!.name}`
+      : spec.main_metric;
+  return {
+    task: spec.task,
+    source: evalSet.source,
+    documents: docs.length,
+    shots,
+    fewshotSource:
+      shots === 0
+        ? undefined
+        : pool
+          ? pool.source
+          : `${evalSet.source} (no train split found; the scored document excluded)`,
+    metrics,
+    main,
+    generatedTokens,
+  };
+}
+
+interface SampleLog {
+  write(record: Record<string, unknown>): void;
+  close(): Promise<void>;
+}
+
+function sampleLog(dir: string, task: string): SampleLog {
+  mkdirSync(dir, { recursive: true });
+  const out = createWriteStream(join(dir, `${task}.jsonl`));
+  return {
+    write: (r) => out.write(JSON.stringify(r) + "\n"),
+    close: () => new Promise((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve()))),
+  };
+}
+
+/** The harness's tokenization of a request: trailing spaces of the context move to the
+ * continuation, the continuation is what encoding the whole adds after the context's tokens. */
+export function encodePair(m: EvalModel, context: string, continuation: string): TokenRequest {
+  const spaces = context.length - context.trimEnd().length;
+  if (spaces > 0) {
+    continuation = context.slice(-spaces) + continuation;
+    context = context.slice(0, -spaces);
+  }
+  const enc = (s: string) => m.tokenizer.encode(s, { addSpecialTokens: false });
+  const prefix = m.addBos || context === "" ? [prefixToken(m)] : [];
+  const whole = enc(context + continuation);
+  const ctx = enc(context);
+  return { context: [...prefix, ...ctx], continuation: whole.slice(ctx.length) };
+}
+
+function prefixToken(m: EvalModel): number {
+  const id = m.tokenizer.bosId ?? m.tokenizer.eosIds[0];
+  if (id === undefined)
+    throw new UsageError(
+      `${m.tokenizer.dir}: the tokenizer has neither a BOS nor an EOS token to start a text with`,
+    );
+  return id;
+}
+
+/** What each kind of scoring works from. */
+interface Scoring {
+  m: EvalModel;
+  spec: TaskSpec;
+  instances: Instance[];
+  o: TaskRunOptions;
+  progress: (done: number) => void;
+  log?: SampleLog;
+}
+
+async function scoreChoices({
+  m,
+  spec,
+  instances,
+  o,
+  progress,
+  log,
+}: Scoring): Promise<Record<string, MetricValue>> {
+  const requests: TokenRequest[] = [];
+  const first: number[] = [];
+  for (const inst of instances) {
+    if (inst.kind !== "multiple_choice") continue;
+    first.push(requests.length);
+    for (const r of inst.requests) requests.push(encodePair(m, r.context, r.continuation));
+  }
+  const perChoice = instances.map((i) => (i.kind === "multiple_choice" ? i.requests.length : 0));
+  const ll = await loglikelihoods(m.model, requests, {
+    maxLength: m.maxLength,
+    tokensPerRun: o.tokensPerRun,
+    padId: m.tokenizer.padId ?? m.tokenizer.eosIds[0] ?? 0,
+    shared: o.shared,
+    onProgress: (done) => {
+      // Requests → documents done, for the progress bar.
+      let docsDone = 0;
+      let sum = 0;
+      while (docsDone < perChoice.length && sum + perChoice[docsDone]! <= done) sum += perChoice[docsDone++]!;
+      progress(docsDone);
+    },
+  });
+  const per: Record<string, number[]> = { acc: [], acc_norm: [], mc2: [] };
+  instances.forEach((inst, d) => {
+    if (inst.kind !== "multiple_choice") return;
+    const lls = Array.from(ll.subarray(first[d]!, first[d]! + inst.requests.length));
+    const s = choiceScores(lls, inst.choices, inst.gold);
+    per.acc!.push(s.acc);
+    per.acc_norm!.push(s.acc_norm);
+    per.mc2!.push(s.mc2);
+    log?.write({
+      doc: d,
+      requests: inst.requests,
+      choices: inst.choices,
+      loglikelihoods: lls,
+      gold: inst.gold.length === 1 ? inst.gold[0] : inst.gold,
+      prediction: s.prediction,
+      ...Object.fromEntries(spec.metrics.map((k) => [k, s[k as "acc" | "acc_norm" | "mc2"]])),
+    });
+  });
+  return Object.fromEntries(spec.metrics.map((k) => [k, meanWithStderr(per[k]!)]));
+}
+
+async function scoreGenerations({
+  m,
+  spec,
+  instances,
+  o,
+  progress,
+  log,
+}: Scoring): Promise<{ metrics: Record<string, MetricValue>; generatedTokens: number }> {
+  const maxGen = Math.min(spec.max_gen_toks, m.maxLength - 1);
+  const prompts = instances.map((inst) => {
+    if (inst.kind !== "generate_until") throw new Error("not a generation");
+    const ids = m.tokenizer.encode(inst.context, { addSpecialTokens: false });
+    const full = m.addBos ? [prefixToken(m), ...ids] : ids;
+    // As the harness: the context is cut from the left to leave room for max_gen_toks.
+    return full.slice(-(m.maxLength - maxGen));
+  });
+  // Prompts sorted by length, genBatch at a time, left-padded to a length bucket: rows side by side
+  // whatever their lengths, and few graph shapes to compile.
+  const order = [...prompts.keys()].sort((a, b) => prompts[a]!.length - prompts[b]!.length);
+  const texts: string[] = new Array<string>(instances.length);
+  let done = 0;
+  let generatedTokens = 0;
+  for (let k = 0; k < order.length; k += o.genBatch) {
+    const ids = order.slice(k, k + o.genBatch);
+    const longest = prompts[ids.at(-1)!]!.length;
+    const outs = await greedyRows(
+      m.model,
+      ids.map((i) => prompts[i]!),
+      maxGen,
+      m.tokenizer.eosIds,
+      (_, out) => {
+        const text = m.tokenizer.decode([...out], { skipSpecialTokens: true });
+        return spec.until.some((s) => text.includes(s));
+      },
+      { padTo: promptBucket(longest), rows: o.genBatch },
+    );
+    for (const row of outs) generatedTokens += row.length;
+    ids.forEach(
+      (i, b) => (texts[i] = stopAt(m.tokenizer.decode(outs[b]!, { skipSpecialTokens: true }), spec.until)),
+    );
+    done += ids.length;
+    progress(done);
+  }
+  const opts = {
+    ignoreCase: spec.ignore_case,
+    ignorePunctuation: spec.ignore_punctuation,
+    regexesToIgnore: spec.regexes_to_ignore,
+  };
+  const pipelines = spec.filters.length > 0 ? spec.filters : [undefined];
+  const per: Record<string, number[]> = {};
+  instances.forEach((inst, d) => {
+    if (inst.kind !== "generate_until") return;
+    const record: Record<string, unknown> = {
+      doc: d,
+      context: inst.context,
+      generation: texts[d],
+      gold: inst.gold,
+    };
+    for (const f of pipelines) {
+      const answer = f
+        ? regexExtract(texts[d]!, f.regex, { groupSelect: f.group_select, fallback: f.fallback })
+        : texts[d]!;
+      const key = f ? `exact_match,${f.name}` : "exact_match";
+      const score = exactMatch(answer, inst.gold, opts);
+      (per[key] ??= []).push(score);
+      record[f ? `answer,${f.name}` : "answer"] = answer;
+      record[key] = score;
+    }
+    log?.write(record);
+  });
+  return {
+    metrics: Object.fromEntries(Object.entries(per).map(([k, xs]) => [k, meanWithStderr(xs)])),
+    generatedTokens,
+  };
+}
+
+async function scoreRolling({ m, instances, progress, log }: Scoring): Promise<Record<string, MetricValue>> {
+  const docs: { ll: number; text: string }[] = [];
+  for (const [d, inst] of instances.entries()) {
+    if (inst.kind !== "loglikelihood_rolling") continue;
+    // As the harness: a prefix token, then disjoint windows of the model's length, each token
+    // predicted with as much of the text before it as the window holds.
+    const ids = [prefixToken(m), ...m.tokenizer.encode(inst.text, { addSpecialTokens: false })];
+    const r = await perplexityOfTokens(m.model, ids, { context: m.maxLength, stride: m.maxLength });
+    const ll = -r.nll * r.tokens;
+    docs.push({ ll, text: inst.text });
+    log?.write({ doc: d, tokens: r.tokens, loglikelihood: ll });
+    progress(d + 1);
+  }
+  return rollingScores(docs);
+}
