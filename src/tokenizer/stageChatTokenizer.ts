@@ -4,7 +4,7 @@
 // ids generation stops at. They are written to a staging folder that the run loads its tokenizer
 // from and each checkpoint copies, so training and every checkpoint see the same files.
 import { existsSync } from "node:fs";
-import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { carriedFiles } from "../checkpoint/carryFiles.js";
@@ -36,6 +36,27 @@ export interface StagedTokenizer {
 }
 
 type Json = Record<string, unknown>;
+
+// Staging folders are named for the process that made them: one whose process is gone (killed
+// before it could clean up) is removed by the next run that stages.
+const STAGE_PREFIX = "deepen-chat-tokenizer-";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function removeOrphans(): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const pid = new RegExp(`^${STAGE_PREFIX}(\\d+)-`).exec(name)?.[1];
+    if (pid !== undefined && !alive(Number(pid)))
+      await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => {});
+  }
+}
 const write = (file: string, value: unknown) => writeFile(file, JSON.stringify(value, null, 2) + "\n");
 
 /**
@@ -66,7 +87,8 @@ export async function stageChatTokenizer(
       `--template ${format!.name} writes ${missing.join(", ")}, which ${modelDir}'s vocabulary lacks; ` +
         (opts.missingHint ?? "--add-chat-tokens adds them (and grows the embeddings)"),
     );
-  const dir = await mkdtemp(join(tmpdir(), "deepen-chat-tokenizer-"));
+  await removeOrphans();
+  const dir = await mkdtemp(join(tmpdir(), `${STAGE_PREFIX}${process.pid}-`));
   const close = () => rm(dir, { recursive: true, force: true });
   try {
     for (const name of await carriedFiles(base.dir)) await copyFile(join(base.dir, name), join(dir, name));
