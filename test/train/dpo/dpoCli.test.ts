@@ -94,6 +94,24 @@ test("a DPO run logs TRL's metrics, keeps its reference log-probabilities, and r
   );
 });
 
+test("--rpo-alpha logs the chosen responses' NLL per step and per evaluation, and records alpha", () => {
+  const out = join(root, "rpo");
+  const r = runCli(args(out, ["--rpo-alpha", "1", "--max-steps", "2"]));
+  assert.equal(r.code, 0, r.stderr);
+  const log = readFileSync(join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  const last = log.at(-1);
+  assert.ok(last.nll_loss > 0 && last.eval_nll_loss > 0, JSON.stringify(last));
+  // The logged loss is the DPO term plus alpha times the NLL: above the DPO term alone.
+  assert.ok(last.eval_loss > last.eval_nll_loss);
+  const state = readJson(join(out, "final", "trainer_state.json")) as {
+    fingerprint: Record<string, unknown>;
+  };
+  assert.equal(state.fingerprint.rpo_alpha, 1);
+});
+
 test("bad input: one line naming the problem, exit 2, nothing in --out", async () => {
   const other = await fixture(root, { family: "llama", layers: 1, dtype: "F32", dims: { vocab: 259 } });
   const same = pairsFile("same.jsonl", 4, (i) => ({
@@ -103,6 +121,7 @@ test("bad input: one line naming the problem, exit 2, nothing in --out", async (
     [["--beta", "0"], /--beta 0: must be > 0/],
     [["--loss", "kto"], /--loss kto: expected one of sigmoid, ipo, hinge/],
     [["--label-smoothing", "0.1", "--loss", "ipo"], /--label-smoothing applies to --loss sigmoid only/],
+    [["--rpo-alpha", "-1"], /--rpo-alpha -1: must be a finite number >= 0/],
     [
       ["--ref", other],
       /--ref .*: its vocab_size is 259, .*'s 288; the reference must share the model's tokenizer/,
