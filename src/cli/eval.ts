@@ -81,7 +81,10 @@ export function registerEval(program: Command): void {
       "with --math: a built-in chat template, for a model without its own (a base model)",
     )
     .option("--max-tokens <n>", `with --math: answer tokens at most (default ${MATH_MAX_TOKENS})`)
-    .option("--context <n>", "window length in tokens (default: the model's context, at most 4096)")
+    .option(
+      "--context <n>",
+      "longest sequence in tokens: --perplexity's window, --task's scoring length (default: the model's, at most 4096)",
+    )
     .option("--stride <s>", "tokens the window advances by (default: context / 2)")
     .option("--batch <b>", "windows per run", "1")
     .option("--ext <list>", EXT_HELP)
@@ -183,6 +186,7 @@ async function evalTasks(model: string, f: Flags): Promise<void> {
     fewshotData: f.fewshotData,
     logSamples: f.logSamples,
     addBos: f.addBos,
+    maxLength: f.context === undefined ? undefined : positive(f.context, "--context"),
     device: parseDevice(f.device),
     onTaskStart: () => {
       bar?.stop();

@@ -22,7 +22,7 @@ export interface TaskRequest {
 export interface EvaluateOptions extends Omit<TaskRunOptions, "shots">, SessionOptions {
   shots?: number;
   addBos?: boolean;
-  /** Longest sequence scored (default: the model's positions, at most DEFAULT_CONTEXT_CAP). */
+  /** Longest sequence scored (--context; default: the model's positions, at most DEFAULT_CONTEXT_CAP). */
   maxLength?: number;
   onTaskStart?: (task: string, index: number, total: number) => void;
 }
@@ -84,11 +84,16 @@ export async function evaluateTasks(
   const model = await DecoderModel.load(modelDir, { device: o.device });
   try {
     const positions = model.decoder.config.max_position_embeddings ?? DEFAULT_CONTEXT_CAP;
+    if (o.maxLength !== undefined && o.maxLength > positions)
+      throw new UsageError(`--context ${o.maxLength}: the model has ${positions} positions`);
     const m: EvalModel = {
       model,
       tokenizer,
-      maxLength: Math.min(o.maxLength ?? DEFAULT_CONTEXT_CAP, positions),
-      addBos: !!o.addBos,
+      // The harness uses the model's whole length; deepen's attention masks are materialised, so
+      // it stops at DEFAULT_CONTEXT_CAP unless --context says more.
+      maxLength: o.maxLength ?? Math.min(DEFAULT_CONTEXT_CAP, positions),
+      // As the harness: Gemma models always get their BOS (they score far worse without it).
+      addBos: !!o.addBos || /gemma/i.test(model.decoder.family.family),
     };
     const tasks: TaskResult[] = [];
     for (const [i, spec] of specs.entries()) {

@@ -65,8 +65,12 @@ function renderDoc(spec: TaskSpec, doc: Doc, where: string): Rendered {
       throw new UsageError(
         `${what("doc_to_target")}: mc2 needs a 0/1 label for each of the ${choices.length} choices`,
       );
-    gold = goldValue.flatMap((l, i) => (l === 1 ? [i] : []));
-    if (gold.length === 0) throw new UsageError(`${what("doc_to_target")}: no true answer among the choices`);
+    // As the harness's process_results_mc2: the true answers are those before the first 0 label
+    // (the files list them first; a 1 after a 0 counts as false there, and here).
+    const split = goldValue.indexOf(0);
+    gold = [...Array(split < 0 ? goldValue.length : split).keys()];
+    if (gold.length === 0)
+      throw new UsageError(`${what("doc_to_target")}: no true answer before the first false one`);
   } else {
     gold = [goldIndex(spec, doc, goldValue, choices, what)];
   }

@@ -24,7 +24,8 @@ export function choiceScores(
   gold: readonly number[],
 ): { acc: number; acc_norm: number; mc2: number; prediction: number } {
   const prediction = argmax(ll);
-  const normed = ll.map((l, i) => l / Math.max(1, choices[i]!.length));
+  // Python's len: code points, not UTF-16 units.
+  const normed = ll.map((l, i) => l / Math.max(1, [...choices[i]!].length));
   const max = Math.max(...ll);
   const p = ll.map((l) => Math.exp(l - max));
   const total = p.reduce((a, b) => a + b, 0);

@@ -11,6 +11,13 @@ export const PYTHON_WHITESPACE =
 
 const edges = new RegExp(`^[${PYTHON_WHITESPACE}]+|[${PYTHON_WHITESPACE}]+$`, "g");
 
+const trailing = new RegExp(`[${PYTHON_WHITESPACE}]+$`);
+
+/** Python's `s.rstrip()`. */
+export function pyRstrip(s: string): string {
+  return s.replace(trailing, "");
+}
+
 /** Python's `s.strip()`. */
 export function pyStrip(s: string): string {
   return s.replace(edges, "");

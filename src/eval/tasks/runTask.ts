@@ -1,15 +1,15 @@
 // One task on one model: read its documents, pick each one's few-shot examples, build the prompts,
 // tokenize them as the harness does, score them in batches and aggregate the metrics, optionally
 // writing every scored document to a JSONL log.
-import { createWriteStream, mkdirSync, statSync } from "node:fs";
+import { createWriteStream, mkdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../../errors.js";
 import type { DecoderModel } from "../../nn/decoderModel.js";
 import { greedyRows, promptBucket } from "../../nn/generate.js";
 import type { Tokenizer } from "../../tokenizer/loadTokenizer.js";
-import { perplexityOfTokens } from "../perplexity.js";
 import { exactMatch, regexExtract, stopAt } from "./answerFilters.js";
 import { processDocs } from "./docProcessors.js";
+import { pyRstrip } from "./pythonStr.js";
 import { pickShots, type ShotPool } from "./fewshot.js";
 import { type Instance, InstanceBuilder } from "./instances.js";
 import { loglikelihoods, type TokenRequest } from "./loglikelihood.js";
@@ -94,7 +94,9 @@ export async function runTaskOnPath(
     let pool: DocSet | undefined;
     if (shots > 0) {
       const shotPath = o.fewshotData ?? fewshotFile(spec, f);
-      pool = shotPath ? processed(spec, await readSet(spec, shotPath), f.subject) : undefined;
+      // The evaluated file named as its own pool is the evaluated set: the scored document is left out.
+      if (shotPath && realpathSync(shotPath) !== realpathSync(f.path))
+        pool = processed(spec, await readSet(spec, shotPath), f.subject);
     }
     const name = files.length > 1 || f.subject ? `${spec.task}_${f.subject ?? results.length}` : spec.task;
     results.push(await runTask(m, { ...spec, task: name }, evalSet, pool, o));
@@ -102,9 +104,16 @@ export async function runTaskOnPath(
   if (!statSync(path).isDirectory()) return results[0]!;
   // A group: each metric the plain mean over its sub-tasks, as the Open LLM Leaderboard v1 averaged
   // MMLU's subjects (the harness today weights them by size; the documents count is given).
+  // The mean of independent sub-task means: its standard error is √(Σ stderrᵢ²) ÷ k.
   const metrics: Record<string, MetricValue> = {};
-  for (const k of Object.keys(results[0]!.metrics))
-    metrics[k] = { value: results.reduce((a, r) => a + r.metrics[k]!.value, 0) / results.length };
+  const k = results.length;
+  for (const name of Object.keys(results[0]!.metrics)) {
+    const value = results.reduce((a, r) => a + r.metrics[name]!.value, 0) / k;
+    const errs = results.map((r) => r.metrics[name]!.stderr);
+    metrics[name] = errs.every((e) => e !== undefined)
+      ? { value, stderr: Math.sqrt(errs.reduce((a, e) => a + e! ** 2, 0)) / k }
+      : { value };
+  }
   return {
     task: spec.task,
     source: path,
@@ -113,7 +122,7 @@ export async function runTaskOnPath(
     fewshotSource:
       [...new Set(results.map((r) => r.fewshotSource))].length === 1
         ? results[0]!.fewshotSource
-        : "per subject",
+        : "each subject's own file",
     metrics,
     main: results[0]!.main,
     subtasks: results,
@@ -171,7 +180,7 @@ export async function runTask(
         ? undefined
         : pool
           ? pool.source
-          : `${evalSet.source} (no train split found; the scored document excluded)`,
+          : `${evalSet.source} itself (no train split found; the scored document left out): not comparable with published scores`,
     metrics,
     main,
     generatedTokens,
@@ -195,7 +204,7 @@ function sampleLog(dir: string, task: string): SampleLog {
 /** The harness's tokenization of a request: trailing spaces of the context move to the
  * continuation, the continuation is what encoding the whole adds after the context's tokens. */
 export function encodePair(m: EvalModel, context: string, continuation: string): TokenRequest {
-  const spaces = context.length - context.trimEnd().length;
+  const spaces = context.length - pyRstrip(context).length;
   if (spaces > 0) {
     continuation = context.slice(-spaces) + continuation;
     context = context.slice(0, -spaces);
@@ -352,18 +361,57 @@ async function scoreGenerations({
   };
 }
 
-async function scoreRolling({ m, instances, progress, log }: Scoring): Promise<Record<string, MetricValue>> {
-  const docs: { ll: number; text: string }[] = [];
+/**
+ * The harness's rolling windows (get_rolling_token_windows, context length 1) over `ids` = a prefix
+ * token and the text's tokens: the first window predicts the first L tokens after the prefix; each
+ * later one predicts up to L more and sees the L tokens before its last target, so even a short
+ * final window reads a full window of text before it. As requests: context, then the scored part.
+ */
+export function rollingWindows(ids: readonly number[], L: number): TokenRequest[] {
+  const n = ids.length - 1; // targets ids[1..n]
+  const out: TokenRequest[] = [];
+  for (let scored = 0; scored < n;) {
+    const to = Math.min(scored + L, n);
+    const start = Math.max(0, to - L);
+    out.push({ context: ids.slice(start, scored + 1), continuation: ids.slice(scored + 1, to + 1) });
+    scored = to;
+  }
+  return out;
+}
+
+async function scoreRolling({
+  m,
+  instances,
+  o,
+  progress,
+  log,
+}: Scoring): Promise<Record<string, MetricValue>> {
+  const requests: TokenRequest[] = [];
+  const owner: number[] = [];
+  const tokens: number[] = [];
   for (const [d, inst] of instances.entries()) {
     if (inst.kind !== "loglikelihood_rolling") continue;
-    // As the harness: a prefix token, then disjoint windows of the model's length, each token
-    // predicted with as much of the text before it as the window holds.
     const ids = [prefixToken(m), ...m.tokenizer.encode(inst.text, { addSpecialTokens: false })];
-    const r = await perplexityOfTokens(m.model, ids, { context: m.maxLength, stride: m.maxLength });
-    const ll = -r.nll * r.tokens;
-    docs.push({ ll, text: inst.text });
-    log?.write({ doc: d, tokens: r.tokens, loglikelihood: ll });
-    progress(d + 1);
+    tokens[d] = ids.length - 1;
+    for (const w of rollingWindows(ids, m.maxLength)) {
+      requests.push(w);
+      owner.push(d);
+    }
   }
+  // Every window of every document in one batched pass.
+  const ll = await loglikelihoods(m.model, requests, {
+    maxLength: m.maxLength,
+    tokensPerRun: Math.max(o.tokensPerRun, m.maxLength),
+    padId: m.tokenizer.padId ?? m.tokenizer.eosIds[0] ?? 0,
+    shared: false,
+    onProgress: (done) => progress(Math.floor((done / requests.length) * instances.length)),
+  });
+  const sums = new Float64Array(instances.length);
+  owner.forEach((d, r) => (sums[d] = sums[d]! + ll[r]!));
+  const docs = instances.flatMap((inst, d) => {
+    if (inst.kind !== "loglikelihood_rolling") return [];
+    log?.write({ doc: d, tokens: tokens[d], loglikelihood: sums[d] });
+    return [{ ll: sums[d]!, text: inst.text }];
+  });
   return rollingScores(docs);
 }

@@ -101,8 +101,10 @@ test("winogrande: two contexts up to the blank, the rest as the continuation", (
     gold: 1,
   });
   assert.equal(run("winogrande", { ...doc, answer: "1" }).gold, 0);
-  refused("winogrande", { ...doc, sentence: "No blank here." }, /exactly one "_"/);
-  refused("winogrande", { ...doc, sentence: "_ and _" }, /exactly one "_"/);
+  refused("winogrande", { ...doc, sentence: "No blank here." }, /holds no "_"/);
+  // Two blanks: the harness takes the first.
+  const two = run("winogrande", { ...doc, sentence: "A _ and _ b." });
+  assert.deepEqual([two.contexts, two.continuation], [["A Sarah", "A Maria"], "and _ b."]);
   refused("winogrande", { ...doc, answer: 2 }, /"answer" must be "1" or "2", not 2/);
   refused("winogrande", { ...doc, answer: "" }, /without labels/);
 });
@@ -187,6 +189,6 @@ test("the registry names its processors; an unknown name is a usage error listin
   ];
   assert.throws(
     () => processDocs("winogrande", docs, (i) => `w.jsonl:${i + 1}`),
-    /^UsageError: w.jsonl:2: "sentence" must hold exactly one "_"/,
+    /^UsageError: w.jsonl:2: "sentence" holds no "_"/,
   );
 });

@@ -160,8 +160,18 @@ test("--task NAME=PATH prints a table; --limit and --shots apply; the same seed 
   const a = runCli(args);
   assert.equal(a.code, 0, a.stderr);
   assert.match(a.stdout, /arc_challenge\s+3\s+5\s+acc\b/);
-  assert.match(a.stdout, /few-shot examples from .*ARC-Challenge-Test.jsonl \(no train split found/);
+  assert.match(a.stdout, /few-shot examples from .*ARC-Challenge-Test.jsonl itself \(no train split found/);
   assert.equal(runCli(args).stdout, a.stdout);
+  // The evaluated file named as the few-shot pool: no document is among its own examples.
+  const logs = join(root, "self-shots");
+  const file = join(data, "arc_challenge/ARC-Challenge-Test.jsonl");
+  const own = runCli([...args, "--fewshot-data", file, "--log-samples", logs]);
+  assert.equal(own.code, 0, own.stderr);
+  for (const line of readFileSync(join(logs, "arc_challenge.jsonl"), "utf8").trim().split("\n")) {
+    const { doc, requests } = JSON.parse(line) as { doc: number; requests: { context: string }[] };
+    const stem = `Which of these is number ${doc}?`;
+    assert.equal(requests[0]!.context.split(stem).length, 2, `document ${doc} appears once: as the question`);
+  }
 });
 
 test("a task file: a custom rolling log-likelihood task equals the float64-checked engine's perplexity", async () => {

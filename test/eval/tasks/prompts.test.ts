@@ -140,6 +140,9 @@ test("TruthfulQA MC2: the fixed six-question preamble, every true answer gold", 
   assert.equal(context.split("\n\n").length, 7);
   assert.deepEqual(i.gold, [0, 1]);
   assert.deepEqual(i.requests[2]!.continuation, " You will get arthritis.");
+  // A true answer listed after a false one counts as false, as the harness splits at the first 0.
+  const late = { ...doc, mc2_targets: { "Nothing.": 1, "Arthritis.": 0, "Nothing at all.": 1 } };
+  assert.deepEqual(mc(await render("truthfulqa_mc2", late)).gold, [0]);
   const one = mc(await render("truthfulqa_mc1", doc));
   assert.deepEqual(one.gold, [0]);
   assert.equal(one.choices.length, 2);

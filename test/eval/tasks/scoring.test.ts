@@ -4,7 +4,7 @@ import { DecoderModel } from "../../../src/nn/decoderModel.js";
 import { loadTokenizer } from "../../../src/tokenizer/loadTokenizer.js";
 import { choiceScores, rollingScores } from "../../../src/eval/tasks/metrics.js";
 import { loglikelihoods, type TokenRequest } from "../../../src/eval/tasks/loglikelihood.js";
-import { encodePair, type EvalModel } from "../../../src/eval/tasks/runTask.js";
+import { encodePair, type EvalModel, rollingWindows } from "../../../src/eval/tasks/runTask.js";
 import { referenceLogits } from "../../reference/decoderForward.js";
 import { fixture, tempDir } from "../../helpers.js";
 
@@ -129,4 +129,23 @@ test("rolling perplexity: word and byte perplexity from the summed log-likelihoo
   close(r.word_perplexity!.value, Math.exp(30 / 5), "word");
   close(r.byte_perplexity!.value, Math.exp(30 / 22), "byte");
   close(r.bits_per_byte!.value, 30 / 22 / Math.LN2, "bits");
+});
+
+test("rolling windows as the harness makes them: every target once, a short last window still reads a full window", () => {
+  // A prefix token 0, then ten tokens 1..10, windows of 4.
+  const ids = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const w = rollingWindows(ids, 4);
+  assert.deepEqual(
+    w.map((r) => [r.context, r.continuation]),
+    [
+      [[0], [1, 2, 3, 4]],
+      [[4], [5, 6, 7, 8]],
+      [
+        [6, 7, 8],
+        [9, 10],
+      ],
+    ],
+  );
+  // Each window's input (context and continuation but its last token) is at most 4 tokens.
+  for (const r of w) assert.ok(r.context.length + r.continuation.length - 1 <= 4);
 });
