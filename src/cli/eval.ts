@@ -91,7 +91,7 @@ export function registerEval(program: Command): void {
     .option("--device <name>", "cpu, cuda or webgpu", "cpu")
     .option(
       "--json",
-      'print {"documents", "tokens", "nll", "perplexity"} as JSON (nll: mean per token, nats)',
+      'print JSON: tasks in lm-evaluation-harness\'s results shape; perplexity as {"documents", "tokens", "nll", "perplexity"} (nll: mean per token, nats); math as {"exact_match", "per_level", …}',
     )
     .option("--verbose", "print stack traces on errors")
     .action(async (model: string, f: Flags) => {
