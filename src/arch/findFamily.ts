@@ -1,15 +1,16 @@
 import { ArchitectureError } from "../errors.js";
 import type { ModelConfig } from "../checkpoint/modelFolder.js";
+import { previewJson } from "../checkpoint/previewJson.js";
 import { type ArchFamily, FAMILIES } from "./families.js";
 
 /** The table row for a model's config.json, or an error that says how to add one. */
 export function findFamily(config: ModelConfig, configFile: string): ArchFamily {
   const archs = Array.isArray(config.architectures) ? config.architectures : [];
   for (const a of archs) {
-    const row = FAMILIES.find((f) => f.architectures.includes(String(a)));
+    const row = typeof a === "string" ? FAMILIES.find((f) => f.architectures.includes(a)) : undefined;
     if (row) return row;
   }
-  const named = archs.length ? JSON.stringify(archs) : "(no architectures field)";
+  const named = archs.length ? previewJson(archs) : "(no architectures field)";
   const known = FAMILIES.flatMap((f) => f.architectures).join(", ");
   throw new ArchitectureError(
     `${configFile}: architecture ${named} is not supported (known: ${known}); ` +

@@ -1,9 +1,18 @@
 import { join } from "node:path";
 import { CheckpointError } from "../errors.js";
-import { CONFIG_FILE, type ModelFolder } from "../checkpoint/modelFolder.js";
+import { CONFIG_FILE, type ModelConfig, type ModelFolder } from "../checkpoint/modelFolder.js";
+import { previewJson } from "../checkpoint/previewJson.js";
 import type { TensorEntry } from "../checkpoint/safetensorsHeader.js";
 import type { ArchFamily } from "./families.js";
 import { findFamily } from "./findFamily.js";
+import { checkTensorNames, layerIndexOf } from "./tensorSet.js";
+
+/**
+ * The most layers a config.json may declare. The deepest published decoders have about 130 (Llama
+ * 3.1 405B: 126) and depth up-scaling doubles a stack; past 1024 the count is corruption (1e9 would
+ * size arrays and graphs by it and exhaust the heap), refused before anything is sized by it.
+ */
+export const MAX_LAYERS = 1024;
 
 /** A model's tensors sorted into the parts a layer plan moves: before the layers, each layer, after. */
 export interface LayerLayout {
@@ -18,41 +27,63 @@ export interface LayerLayout {
 }
 
 export function layerCount(model: ModelFolder, family: ArchFamily): number {
-  const n = model.config[family.layerCountKey];
+  return checkLayerCount(model.config, family.layerCountKey, join(model.dir, CONFIG_FILE));
+}
+
+/** config.json's layer count: a positive integer up to MAX_LAYERS. */
+export function checkLayerCount(config: ModelConfig, key: string, configFile: string): number {
+  const n = config[key];
   if (typeof n !== "number" || !Number.isInteger(n) || n <= 0) {
-    throw new CheckpointError(
-      join(model.dir, CONFIG_FILE),
-      `${family.layerCountKey} must be a positive integer, got ${JSON.stringify(n)}`,
-    );
+    throw new CheckpointError(configFile, `${key} must be a positive integer, got ${previewJson(n)}`);
   }
+  if (n > MAX_LAYERS)
+    throw new CheckpointError(configFile, `${key} = ${n} is over the ${MAX_LAYERS}-layer limit (corrupt?)`);
   return n;
+}
+
+/**
+ * The layer count config.json gives, checked against the layers the tensors hold: a tensor of a
+ * layer past the count, or a count past the last layer with tensors, is refused (the count decides
+ * how many layers a plan or the engine uses, so either would silently drop or invent layers).
+ */
+export function checkLayersPresent(
+  tensors: Iterable<{ name: string; file: string }>,
+  n: number,
+  family: ArchFamily,
+  dir: string,
+): void {
+  let present = 0;
+  for (const t of tensors) {
+    const idx = layerIndexOf(t.name, family.layerPrefix);
+    if (idx === undefined) continue;
+    if (idx >= n) {
+      throw new CheckpointError(
+        t.file,
+        `tensor ${t.name} belongs to layer ${idx}, but config.json says ${family.layerCountKey} = ${n}`,
+      );
+    }
+    present = Math.max(present, idx + 1);
+  }
+  if (present > 0 && present < n)
+    throw new CheckpointError(
+      join(dir, CONFIG_FILE),
+      `${family.layerCountKey} = ${n}, but the weights hold layers 0-${present - 1} only`,
+    );
 }
 
 /** Splits a model's tensors by layer and checks every layer has the same tensors. */
 export function layerLayout(model: ModelFolder): LayerLayout {
   const family = findFamily(model.config, join(model.dir, CONFIG_FILE));
   const n = layerCount(model, family);
+  checkLayersPresent(model.tensors.values(), n, family, model.dir);
   const layerTensors = Array.from({ length: n }, () => new Map<string, TensorEntry>());
   const head: TensorEntry[] = [];
   const tail: TensorEntry[] = [];
   const prefix = family.layerPrefix;
   for (const [name, entry] of model.tensors) {
-    if (name.startsWith(prefix)) {
-      const rest = name.slice(prefix.length);
-      const dot = rest.indexOf(".");
-      const idx = Number(rest.slice(0, dot));
-      if (dot > 0 && Number.isInteger(idx) && String(idx) === rest.slice(0, dot)) {
-        if (idx >= n) {
-          throw new CheckpointError(
-            entry.file,
-            `tensor ${name} belongs to layer ${idx}, but config.json says ${family.layerCountKey} = ${n}`,
-          );
-        }
-        layerTensors[idx]!.set(rest.slice(dot + 1), entry);
-        continue;
-      }
-    }
-    (family.tailTensors.includes(name) ? tail : head).push(entry);
+    const idx = layerIndexOf(name, prefix);
+    if (idx !== undefined) layerTensors[idx]!.set(name.slice(prefix.length + String(idx).length + 1), entry);
+    else (family.tailTensors.includes(name) ? tail : head).push(entry);
   }
   const all = new Set(layerTensors.flatMap((m) => [...m.keys()]));
   if (all.size === 0) {
@@ -72,6 +103,9 @@ export function layerLayout(model: ModelFolder): LayerLayout {
       }
     }
   }
+  // Layers agree with each other; now with the architecture (a norm missing from every layer, or
+  // the final norm, would otherwise be written out missing).
+  checkTensorNames(model, family, n);
   // Head/tail in a fixed order: family table order first, then by name, so output bytes never depend on shard order.
   const order = (list: TensorEntry[], known: string[]) =>
     list.sort(

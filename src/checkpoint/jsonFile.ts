@@ -1,5 +1,14 @@
 import { readFile, stat } from "node:fs/promises";
 import { CheckpointError } from "../errors.js";
+import { JsonTextError, parseJson } from "./parseJson.js";
+
+/**
+ * How deep config.json, an index or a tokenizer file may nest. Hugging Face's files nest a few
+ * levels (a tokenizer's Sequence of normalizers inside its pipeline stays under 10); a deeper file is
+ * corrupt, and refusing it while parsing keeps it away from the recursive code that would walk it
+ * later (JSON.stringify writing a config back overflows the stack near 10,000 levels).
+ */
+export const MAX_JSON_DEPTH = 64;
 
 /** Reads a JSON object from `file`, refusing files over `maxBytes` before reading them. */
 export async function readJsonObject(
@@ -19,12 +28,18 @@ export async function readJsonObject(
   }
   if (size > maxBytes)
     throw new CheckpointError(file, `${size} bytes, over the ${maxBytes}-byte limit for this file`);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new CheckpointError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(file, "utf8"));
+    value = parseJson(text, { maxDepth: MAX_JSON_DEPTH });
   } catch (e) {
-    // JSON.parse quotes the offending text, newlines and all: keep the message on one line.
-    throw new CheckpointError(file, `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
+    if (!(e instanceof JsonTextError)) throw e;
+    throw new CheckpointError(file, e.syntax ? `not valid JSON (${e.message})` : e.message);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new CheckpointError(file, "not a JSON object");

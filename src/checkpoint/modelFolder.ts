@@ -2,8 +2,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CheckpointError } from "../errors.js";
 import { readJsonObject } from "./jsonFile.js";
+import { previewJson } from "./previewJson.js";
 import { resolveModelPath } from "./resolveModelPath.js";
-import { readSafetensorsHeader, type TensorEntry } from "./safetensorsHeader.js";
+import { MAX_TENSOR_NAME_CHARS, readSafetensorsHeader, type TensorEntry } from "./safetensorsHeader.js";
 
 export const CONFIG_FILE = "config.json";
 export const INDEX_FILE = "model.safetensors.index.json";
@@ -71,10 +72,15 @@ async function listShards(dir: string): Promise<{ files: string[]; weightMap?: M
     const weightMap = new Map<string, string>();
     const files: string[] = [];
     for (const [tname, file] of Object.entries(wm as Record<string, unknown>)) {
+      if (tname.length > MAX_TENSOR_NAME_CHARS)
+        throw new CheckpointError(
+          indexPath,
+          `tensor name ${previewJson(tname)} has ${tname.length} characters, over the ${MAX_TENSOR_NAME_CHARS}-character limit`,
+        );
       if (typeof file !== "string" || file.includes("/") || file.includes("\\") || file.startsWith(".")) {
         throw new CheckpointError(
           indexPath,
-          `tensor ${tname} maps to ${JSON.stringify(file)}, not a shard file name`,
+          `tensor ${tname} maps to ${previewJson(file)}, not a shard file name`,
         );
       }
       weightMap.set(tname, file);

@@ -1,6 +1,9 @@
 import { open } from "node:fs/promises";
 import { CheckpointError } from "../errors.js";
+import { countOf } from "../formatCount.js";
 import { DTYPE_BYTES, type DType, isDType } from "./dtype.js";
+import { JsonTextError, parseJson } from "./parseJson.js";
+import { previewJson } from "./previewJson.js";
 
 // The safetensors layout: an 8-byte little-endian header length N, N bytes of JSON (padded with
 // spaces to keep the data aligned), then the tensor bytes; offsets in the JSON are relative to the
@@ -12,6 +15,12 @@ export const DATA_ALIGNMENT = 8;
 export const MAX_HEADER_BYTES = 100_000_000;
 /** No language-model tensor has more than a handful of axes; a deep shape is a corrupt header. */
 export const MAX_RANK = 16;
+/** The format's deepest value is a tensor's shape: the header object, the tensor's entry, the shape
+ * array. Anything deeper is not safetensors, and is refused while parsing, before it is built. */
+export const MAX_HEADER_DEPTH = 3;
+/** Hugging Face tensor names run to about 100 characters; a name that could fill a message with
+ * megabytes of header is corruption. */
+export const MAX_TENSOR_NAME_CHARS = 1024;
 
 export interface TensorEntry {
   name: string;
@@ -77,9 +86,15 @@ function parseHeaderJson(
 ): SafetensorsHeader {
   let raw: unknown;
   try {
-    raw = JSON.parse(jsonBuf.toString("utf8"));
+    // Duplicate names are refused as the reference implementation does: JSON.parse would keep the
+    // last entry and silently drop the first tensor.
+    raw = parseJson(jsonBuf.toString("utf8"), { maxDepth: MAX_HEADER_DEPTH, refuseDuplicateKeys: true });
   } catch (e) {
-    throw new CheckpointError(file, `header is not valid JSON (${(e as Error).message})`);
+    if (!(e instanceof JsonTextError)) throw e;
+    throw new CheckpointError(
+      file,
+      e.syntax ? `header is not valid JSON (${e.message})` : `header ${e.message}`,
+    );
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new CheckpointError(file, "header is not a JSON object");
@@ -89,23 +104,62 @@ function parseHeaderJson(
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      if (
+        typeof value !== "object" ||
+        value === null ||
+        Array.isArray(value) ||
+        !Object.values(value).every((v) => typeof v === "string")
+      ) {
         throw new CheckpointError(file, "__metadata__ is not an object of strings");
       }
       metadata = value as Record<string, string>;
       continue;
     }
+    if (name.length > MAX_TENSOR_NAME_CHARS)
+      throw new CheckpointError(
+        file,
+        `tensor name ${previewJson(name)} has ${name.length} characters, over the ${MAX_TENSOR_NAME_CHARS}-character limit`,
+      );
     tensors.set(name, parseEntry(file, name, value, dataStart, dataSize));
   }
-  const sorted = [...tensors.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
-    const cur = sorted[i]!;
-    if (cur.begin < prev.end) {
+  checkCoverage(file, [...tensors.values()], dataStart, dataSize);
+  return { file, fileSize, dataStart, tensors, metadata };
+}
+
+/**
+ * The tensors must tile the data section exactly, as the reference implementation requires: sorted
+ * by offset, each starts where the previous ends, the first at 0 and the last at the end of the
+ * file. A gap or trailing bytes mean the header does not describe the data: a header length off by
+ * one (every tensor read a byte off), a tensor deleted from the header, a shape changed together
+ * with its offsets. Each of these would otherwise be read as a valid model.
+ */
+function checkCoverage(file: string, entries: TensorEntry[], dataStart: number, dataSize: number): void {
+  const sorted = entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0; // bytes of the data section the tensors so far cover, from its start
+  let prev: TensorEntry | undefined;
+  for (const cur of sorted) {
+    const begin = cur.begin - dataStart;
+    if (prev && begin < covered) {
       throw new CheckpointError(file, `tensor ${cur.name} overlaps tensor ${prev.name} in the data section`);
     }
+    if (begin > covered) {
+      throw new CheckpointError(
+        file,
+        prev
+          ? `no tensor covers the ${countOf(begin - covered, "byte")} of the data section between tensor ${prev.name} and tensor ${cur.name}`
+          : `no tensor covers the first ${countOf(begin, "byte")} of the data section (tensor ${cur.name} starts at ${begin})`,
+      );
+    }
+    covered = cur.end - dataStart;
+    prev = cur;
   }
-  return { file, fileSize, dataStart, tensors, metadata };
+  if (covered !== dataSize) {
+    throw new CheckpointError(
+      file,
+      `no tensor covers the last ${countOf(dataSize - covered, "byte")} of the data section ` +
+        `(the tensors cover ${covered} of ${dataSize}): a wrong header length, or a tensor missing from the header`,
+    );
+  }
 }
 
 function parseEntry(
@@ -118,13 +172,13 @@ function parseEntry(
   const bad = (what: string) => new CheckpointError(file, `tensor ${name}: ${what}`);
   if (typeof value !== "object" || value === null) throw bad("entry is not an object");
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (typeof dtype !== "string" || !isDType(dtype)) throw bad(`unknown dtype ${JSON.stringify(dtype)}`);
+  if (typeof dtype !== "string" || !isDType(dtype)) throw bad(`unknown dtype ${previewJson(dtype)}`);
   if (
     !Array.isArray(shape) ||
     shape.length > MAX_RANK ||
     !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
   ) {
-    throw bad(`invalid shape ${JSON.stringify(shape)}`);
+    throw bad(`invalid shape ${previewJson(shape)}`);
   }
   if (
     !Array.isArray(offsets) ||
@@ -132,7 +186,7 @@ function parseEntry(
     !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
     offsets[0] > offsets[1]
   ) {
-    throw bad(`invalid data_offsets ${JSON.stringify(offsets)}`);
+    throw bad(`invalid data_offsets ${previewJson(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (end > dataSize) {
@@ -142,9 +196,7 @@ function parseEntry(
   }
   const expected = numel(shape as number[]) * DTYPE_BYTES[dtype];
   if (end - begin !== expected) {
-    throw bad(
-      `${dtype} ${JSON.stringify(shape)} needs ${expected} bytes but data_offsets span ${end - begin}`,
-    );
+    throw bad(`${dtype} ${previewJson(shape)} needs ${expected} bytes but data_offsets span ${end - begin}`);
   }
   return { name, dtype, shape: shape as number[], begin: dataStart + begin, end: dataStart + end, file };
 }

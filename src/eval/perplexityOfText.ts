@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { type ListOptions, readDocuments } from "../data/corpus.js";
 import { isEmbedded } from "../data/embeddedCorpus.js";
-import { UsageError } from "../errors.js";
+import { CheckpointError, UsageError } from "../errors.js";
 import { DecoderModel } from "../nn/decoderModel.js";
 import type { SessionOptions } from "../runtime/session.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
@@ -60,7 +60,7 @@ export async function perplexityOfText(
     const padId = tokenizer.padId ?? tokenizer.eosIds[0] ?? 0;
     if (texts.length === 1) {
       const r = await perplexityOfTokens(model, texts[0]!, { ...opts, context, padId });
-      return { ...r, documents: 1 };
+      return finite(modelDir, { ...r, documents: 1 });
     }
     const total = texts.reduce((s, ids) => s + ids.length - 1, 0);
     let nllSum = 0;
@@ -77,8 +77,19 @@ export async function perplexityOfText(
       tokens += r.tokens;
     }
     const nll = nllSum / tokens;
-    return { tokens, nll, perplexity: Math.exp(nll), documents: texts.length };
+    return finite(modelDir, { tokens, nll, perplexity: Math.exp(nll), documents: texts.length });
   } finally {
     await model.release();
   }
+}
+
+/** A NaN or infinite NLL is no measurement (JSON would print it as null): the model's outputs are
+ * not finite, and that is an error, not a result. */
+function finite(modelDir: string, r: DataPerplexityResult): DataPerplexityResult {
+  if (!Number.isFinite(r.nll))
+    throw new CheckpointError(
+      modelDir,
+      `the mean NLL is ${r.nll}: the model's outputs are not finite numbers (non-finite weights, or config.json values that make them so)`,
+    );
+  return r;
 }

@@ -2,7 +2,8 @@
 // structural facts per architecture. The graph builder reads only these two things.
 import { findFamily } from "../arch/findFamily.js";
 import type { ArchFamily } from "../arch/families.js";
-import { DeepenError } from "../errors.js";
+import { CheckpointError, DeepenError } from "../errors.js";
+import { checkDecoderConfig } from "./checkDecoderConfig.js";
 
 export interface RopeScaling {
   rope_type?: string;
@@ -118,6 +119,7 @@ export function resolveDecoder(raw: Record<string, unknown>, configFile: string)
       `${configFile}: the engine cannot run ${family.architectures[0]} yet (mixture-of-experts routing); surgery works on it`,
     );
   }
+  checkDecoderConfig(raw, variant, configFile);
   const config = { rms_norm_eps: 1e-6, ...raw } as unknown as DecoderConfig;
   const rs = config.rope_scaling;
   const ropeType = rs ? (rs.rope_type ?? rs.type ?? "default") : "default";
@@ -126,23 +128,10 @@ export function resolveDecoder(raw: Record<string, unknown>, configFile: string)
       `${configFile}: rope_scaling type ${ropeType} is not supported by the engine yet (it runs ${SUPPORTED_ROPE.join(", ")})`,
     );
   }
-  for (const key of [
-    "hidden_size",
-    "intermediate_size",
-    "num_attention_heads",
-    "num_hidden_layers",
-    "vocab_size",
-  ] as const) {
-    if (!Number.isInteger(config[key]) || config[key] <= 0) {
-      throw new DeepenError(
-        `${configFile}: ${key} must be a positive integer, got ${JSON.stringify(config[key])}`,
-      );
-    }
-  }
   const heads = config.num_attention_heads;
   const kvHeads = config.num_key_value_heads ?? heads;
   if (heads % kvHeads !== 0)
-    throw new DeepenError(`${configFile}: ${heads} heads do not split into ${kvHeads} KV groups`);
+    throw new CheckpointError(configFile, `${heads} heads do not split into ${kvHeads} KV groups`);
   const headDim = config.head_dim ?? config.hidden_size / heads;
   const n = config.num_hidden_layers;
   let sliding: boolean[];

@@ -7,12 +7,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { readJsonObject } from "../checkpoint/jsonFile.js";
+import { PREVIEW_CHARS, previewJson } from "../checkpoint/previewJson.js";
 import { CONFIG_FILE, MAX_CONFIG_BYTES } from "../checkpoint/modelFolder.js";
 import { resolveModelPath } from "../checkpoint/resolveModelPath.js";
 import { CheckpointError, UsageError } from "../errors.js";
 import { ChatTemplate, findChatTemplate, CHAT_TEMPLATE_FILE, type ChatMessage } from "./chatTemplate.js";
 import { type BuiltinTemplate, builtinChatTemplate } from "./builtinTemplates.js";
 import { decodeIncrement } from "./decodeIncrement.js";
+import { highestTokenId, isTokenId, MAX_TOKEN_IDS } from "./tokenIds.js";
 
 export const TOKENIZER_FILE = "tokenizer.json";
 export const TOKENIZER_CONFIG_FILE = "tokenizer_config.json";
@@ -126,10 +128,10 @@ function idList(file: string, config: Json | undefined, key: string): number[] {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : [v];
   for (const id of list)
-    if (!Number.isInteger(id) || (id as number) < 0)
+    if (!isTokenId(id))
       throw new CheckpointError(
         file,
-        `${key} must be a token id or a list of token ids, not ${JSON.stringify(v)}`,
+        `${key} must be a token id (0 to ${MAX_TOKEN_IDS - 1}) or a list of them, not ${previewJson(v)}`,
       );
   return list as number[];
 }
@@ -137,10 +139,13 @@ function idList(file: string, config: Json | undefined, key: string): number[] {
 /** Reads tokenizer.json (required) and tokenizer_config.json, special_tokens_map.json,
  * generation_config.json, config.json and chat_template.jinja (each optional) from a model folder,
  * a `models--ORG--NAME` cache folder or an ORG/NAME id in the local Hugging Face cache. With
- * `template`, chat is rendered with that built-in template instead of the model's own. */
+ * `template`, chat is rendered with that built-in template instead of the model's own. Every id the
+ * tokenizer can produce must be a row of the model's embedding (config.json's vocab_size), checked
+ * here once rather than failing inside a forward pass; `embeddingRows: false` skips that for a
+ * tokenizer staged beside a config.json whose embedding is about to grow. */
 export async function loadTokenizer(
   input: string,
-  opts: { template?: BuiltinTemplate } = {},
+  opts: { template?: BuiltinTemplate; embeddingRows?: false } = {},
 ): Promise<Tokenizer> {
   const { dir } = resolveModelPath(input);
   const tokenizerFile = join(dir, TOKENIZER_FILE);
@@ -162,6 +167,8 @@ export async function loadTokenizer(
     throw new CheckpointError(tokenizerFile, "has no model object");
   if (tokenizerJson.added_tokens !== undefined && !Array.isArray(tokenizerJson.added_tokens))
     throw new CheckpointError(tokenizerFile, "added_tokens must be a list");
+  // Before tokenizers.js sees them: it sizes arrays by the ids.
+  const highestId = highestTokenId(tokenizerFile, tokenizerJson);
   // tokenizers.js insists that these keys exist; null means "none", as in the Rust library.
   const normalized: Json = { added_tokens: [], ...tokenizerJson };
   for (const key of ["normalizer", "pre_tokenizer", "post_processor", "decoder"]) normalized[key] ??= null;
@@ -170,7 +177,12 @@ export async function loadTokenizer(
     hf = new HfTokenizer(normalized, config) as HfTokenizerApi;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    throw new CheckpointError(tokenizerFile, `not accepted by tokenizers.js: ${msg.replace(/\s+/g, " ")}`);
+    // The library's message may quote the file's values: one line, cut short.
+    const line = msg.replace(/\s+/g, " ");
+    throw new CheckpointError(
+      tokenizerFile,
+      `not accepted by tokenizers.js: ${line.length > PREVIEW_CHARS * 3 ? `${line.slice(0, PREVIEW_CHARS * 3)}…` : line}`,
+    );
   }
 
   let vocabSize = 0;
@@ -196,6 +208,19 @@ export async function loadTokenizer(
     ...idList(modelConfigFile, modelConfig, "eos_token_id"),
   ])
     if (id !== undefined && !eosIds.includes(id)) eosIds.push(id);
+  const rows = modelConfig?.vocab_size;
+  if (opts.embeddingRows !== false && typeof rows === "number" && Number.isInteger(rows) && rows > 0) {
+    const past = `past ${CONFIG_FILE}'s vocab_size ${rows} (the rows of the model's embedding)`;
+    if (highestId >= rows)
+      throw new CheckpointError(tokenizerFile, `assigns token ids up to ${highestId}, ${past}`);
+    for (const [what, id] of [
+      ["BOS", bosId],
+      ["padding", padId],
+      ...eosIds.map((e) => ["EOS", e] as const),
+    ] as const)
+      if (id !== undefined && id >= rows)
+        throw new CheckpointError(dir, `the ${what} token id ${id} is ${past}`);
+  }
 
   // transformers (TokenizersBackend, and the Llama-family fast tokenizers before it): when
   // tokenizer_config.json sets add_bos_token or add_eos_token, they replace tokenizer.json's
@@ -210,7 +235,7 @@ export async function loadTokenizer(
     if (id === undefined)
       throw new CheckpointError(
         configFile,
-        `${key} is true but ${tokenKey} "${special[tokenKey]}" is not in ${TOKENIZER_FILE}'s vocabulary`,
+        `${key} is true but ${tokenKey} ${previewJson(special[tokenKey])} is not in ${TOKENIZER_FILE}'s vocabulary`,
       );
     return id;
   };

@@ -120,7 +120,8 @@ export async function stageChatTokenizer(
       await write(genFile, gen);
     }
     await write(configFile, config);
-    const tokenizer = await loadTokenizer(dir);
+    // The staged config.json is the base's: its vocab_size does not count the added tokens yet.
+    const tokenizer = await loadTokenizer(dir, { embeddingRows: false });
     for (const { token, id } of added) {
       const ids = tokenizer.encode(token, { addSpecialTokens: false });
       if (ids.length !== 1 || ids[0] !== id)

@@ -71,3 +71,63 @@ test("an architecture without a table row says which and how to add one", async 
       ),
   );
 });
+
+test("a model without a tensor its architecture needs is refused, even when its layers agree", async () => {
+  const noNorm = await fixture(root, { family: "llama", layers: 3 });
+  await editTensors(noNorm, (ts) => ts.filter((t) => t.name !== "model.norm.weight"));
+  await assert.rejects(
+    (async () => layerLayout(await openModelFolder(noNorm)))(),
+    (e: Error) =>
+      e instanceof CheckpointError &&
+      e.message === `${noNorm}: has no tensor model.norm.weight, which LlamaForCausalLM needs`,
+  );
+  // A norm deleted from every layer: the layers agree with each other, not with the architecture.
+  const noInputNorms = await fixture(root, { family: "qwen2", layers: 3 });
+  await editTensors(noInputNorms, (ts) => ts.filter((t) => !t.name.endsWith("input_layernorm.weight")));
+  await assert.rejects(
+    (async () => layerLayout(await openModelFolder(noInputNorms)))(),
+    /has no tensor model\.layers\.0\.input_layernorm\.weight, which Qwen2ForCausalLM needs \(and 2 more\)/,
+  );
+  // An untied head is part of the set; a tied one is not, and extra tensors are allowed.
+  const noHead = await fixture(root, { family: "mistral", layers: 1 });
+  await editTensors(noHead, (ts) => ts.filter((t) => t.name !== "lm_head.weight"));
+  await assert.rejects(
+    (async () => layerLayout(await openModelFolder(noHead)))(),
+    /has no tensor lm_head\.weight, which MistralForCausalLM needs/,
+  );
+  const cfg = JSON.parse(readFileSync(join(noHead, "config.json"), "utf8"));
+  writeFileSync(join(noHead, "config.json"), JSON.stringify({ ...cfg, tie_word_embeddings: true }));
+  await editTensors(noHead, (ts) => [
+    ...ts,
+    { ...ts[0]!, name: "model.layers.0.self_attn.rotary_emb.inv_freq" },
+  ]);
+  assert.equal(layerLayout(await openModelFolder(noHead)).layerTensors[0]!.size, 10);
+  // Mixtral's experts come from num_local_experts.
+  const moe = await fixture(root, { family: "mixtral", layers: 1 });
+  const moeCfg = JSON.parse(readFileSync(join(moe, "config.json"), "utf8"));
+  writeFileSync(join(moe, "config.json"), JSON.stringify({ ...moeCfg, num_local_experts: 5 }));
+  await assert.rejects(
+    (async () => layerLayout(await openModelFolder(moe)))(),
+    /has no tensor model\.layers\.0\.block_sparse_moe\.experts\.4\.w1\.weight/,
+  );
+});
+
+test("a layer count past the named limit, or past the layers the weights hold, is refused before anything is sized by it", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 3 });
+  const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  for (const n of [2 ** 31, 1025]) {
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...cfg, num_hidden_layers: n }));
+    await assert.rejects(
+      (async () => layerLayout(await openModelFolder(dir)))(),
+      (e: Error) =>
+        e instanceof CheckpointError &&
+        e.message ===
+          `${join(dir, "config.json")}: num_hidden_layers = ${n} is over the 1024-layer limit (corrupt?)`,
+    );
+  }
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...cfg, num_hidden_layers: 5 }));
+  await assert.rejects(
+    (async () => layerLayout(await openModelFolder(dir)))(),
+    /config\.json: num_hidden_layers = 5, but the weights hold layers 0-2 only/,
+  );
+});

@@ -101,3 +101,21 @@ test("a Hugging Face cache folder opens the snapshot refs/main points at, also b
   writeFileSync(join(repo, "refs", "main"), "fff000\n");
   await rejects(openModelFolder(repo), /refs\/main: points at snapshot fff000/);
 });
+
+test("config.json and the index: nesting past the limit is refused while parsing; long values stay out of messages", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 1, shardBytes: 20_000 });
+  const configPath = join(dir, "config.json");
+  const config = readFileSync(configPath, "utf8");
+  // 10,000 levels: JSON.parse builds them; anything that later serialises the config overflows the stack.
+  writeFileSync(configPath, `{"architectures":${"[".repeat(10_000)}${"]".repeat(10_000)}}`);
+  await rejects(openModelFolder(dir), /config\.json: nests deeper than 64 levels at character 80$/);
+  writeFileSync(configPath, config);
+  const indexPath = join(dir, INDEX_FILE);
+  const index = JSON.parse(readFileSync(indexPath, "utf8"));
+  index.weight_map["model.norm.weight"] = "../".repeat(100_000);
+  writeFileSync(indexPath, JSON.stringify(index));
+  await assert.rejects(openModelFolder(dir), (e: Error) => {
+    assert.match(e.message, /tensor model\.norm\.weight maps to "[./]+…, not a shard file name$/);
+    return e.message.length < 300;
+  });
+});

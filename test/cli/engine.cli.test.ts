@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fixture, runCli, tempDir } from "../helpers.js";
+import { CLI, editTensors, fixture, runCli, tempDir } from "../helpers.js";
 
 const root = tempDir();
 const model = await fixture(root, { family: "llama", layers: 2, dtype: "F32" });
@@ -60,7 +62,7 @@ test("generate streams greedy text deterministically", () => {
 
 test("engine commands: bad input is one line and a non-zero exit", async () => {
   const cases: [string[], RegExp, number][] = [
-    [["eval", model], /say what to evaluate: --perplexity DATA/, 2],
+    [["eval", model], /say what to evaluate: .*--perplexity DATA/, 2],
     [
       ["eval", model, "--perplexity", join(root, "none.txt")],
       /--perplexity .*none\.txt: cannot read \(ENOENT\)/,
@@ -147,3 +149,95 @@ test("eval reads a folder's text files, names the files it skipped, and --ext ch
   assert.equal((JSON.parse(both.stdout) as { documents: number }).documents, 2);
   assert.equal(both.stderr, "");
 });
+
+// Issue 15: what the engine would misuse is refused at load, one line and exit 1, nothing on stdout.
+// Each case is a copy of the fixture with one thing broken; a run that hangs (as an id of 1e9 made
+// the tokenizer do) counts as a failure after 60 s.
+test("eval refuses config values, tensors and token ids it would misuse, and never prints a NaN", async () => {
+  let k = 0;
+  const broken = async (edit: (dir: string) => void | Promise<void>) => {
+    const dir = join(root, `broken-${k++}`);
+    cpSync(model, dir, { recursive: true });
+    await edit(dir);
+    return dir;
+  };
+  const json = (dir: string, file: string, edit: (j: Record<string, unknown>) => void) => {
+    const j = JSON.parse(readFileSync(join(dir, file), "utf8")) as Record<string, unknown>;
+    edit(j);
+    writeFileSync(join(dir, file), JSON.stringify(j));
+  };
+  const config = (extra: Record<string, unknown>) => (d: string) =>
+    json(d, "config.json", (c) => Object.assign(c, extra));
+  const vocab = (token: string, id: number) => (d: string) =>
+    json(d, "tokenizer.json", (t) => {
+      ((t.model as Record<string, unknown>).vocab as Record<string, number>)[token] = id;
+      for (const a of t.added_tokens as { id: number; content: string }[]) if (a.content === token) a.id = id;
+    });
+  const cases: [(dir: string) => void | Promise<void>, RegExp][] = [
+    [config({ rms_norm_eps: 0 }), /config\.json: rms_norm_eps must be a positive number, got 0$/],
+    [config({ rms_norm_eps: null }), /config\.json: rms_norm_eps must be a positive number, got null$/],
+    [config({ rope_theta: -1 }), /config\.json: rope_theta must be a positive number, got -1$/],
+    [
+      config({ rope_scaling: { rope_type: "linear", factor: 0 } }),
+      /rope_scaling\.factor must be a positive number/,
+    ],
+    [config({ hidden_act: "relu" }), /config\.json: hidden_act "relu" is not an activation the engine runs/],
+    [
+      config({ num_hidden_layers: 1 }),
+      /tensor model\.layers\.1\..* belongs to layer 1, but config\.json says num_hidden_layers = 1$/,
+    ],
+    [config({ num_hidden_layers: 1e9 }), /num_hidden_layers = 1000000000 is over the 1024-layer limit/],
+    [config({ num_hidden_layers: 2 ** 31 }), /num_hidden_layers = 2147483648 is over the 1024-layer limit/],
+    [
+      config({ vocab_size: 4096 }),
+      /tensor model\.embed_tokens\.weight is \[288, 64\], but config\.json's sizes make it \[4096, 64\]$/,
+    ],
+    [
+      (d) =>
+        editTensors(d, (ts) =>
+          ts.map((t) =>
+            t.name === "model.norm.weight"
+              ? { ...t, bytes: Buffer.from(new Float32Array(64).fill(NaN).buffer) }
+              : t,
+          ),
+        ),
+      /: the mean NLL is NaN: the model's outputs are not finite numbers/,
+    ],
+    [vocab("<pad>", 300), /tokenizer\.json: assigns token ids up to 300, past config\.json's vocab_size 288/],
+    [vocab("a", -1), /tokenizer\.json: token "a" has id -1; token ids run from 0 to 16777215/],
+    [vocab("a", 1e9), /tokenizer\.json: token "a" has id 1000000000; token ids run from 0/],
+    [
+      (d) => json(d, "generation_config.json", (g) => (g.eos_token_id = [257, 5000])),
+      /: the EOS token id 5000 is past config\.json's vocab_size 288/,
+    ],
+  ];
+  for (const [edit, pattern] of cases) {
+    const dir = await broken(edit);
+    const before = folderHash(dir);
+    const r = spawnSync(
+      process.execPath,
+      [CLI, "eval", dir, "--perplexity", text, "--json", "--context", "32"],
+      {
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+    assert.equal(
+      r.status,
+      1,
+      `${pattern}: exit ${r.status} ${r.signal ?? ""}; stdout ${r.stdout}; stderr ${r.stderr}`,
+    );
+    assert.equal(r.stdout, "", "no result printed");
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr.trimEnd(), /^deepen: /);
+    assert.doesNotMatch(r.stderr, /unexpected/);
+    assert.match(r.stderr.trimEnd(), pattern);
+    assert.equal(folderHash(dir), before, "the model folder is unchanged");
+  }
+});
+
+function folderHash(dir: string): string {
+  const h = createHash("sha256");
+  for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(join(dir, f)));
+  return h.digest("hex");
+}

@@ -268,3 +268,90 @@ test("a --drop that makes the model shallower than its base says so on stderr", 
   const fine = runCli(["upscale", base, "--drop", "2", "--dry-run"]);
   assert.equal(fine.stderr, "");
 });
+
+/** Rewrites a safetensors file's header text, keeping its data; `lengthDelta` misstates the header length. */
+function rewriteHeader(file: string, edit: (json: string) => string, lengthDelta = 0) {
+  const buf = readFileSync(file);
+  const n = Number(buf.readBigUInt64LE(0));
+  const json = Buffer.from(edit(buf.subarray(8, 8 + n).toString("utf8")));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length + lengthDelta));
+  writeFileSync(file, Buffer.concat([len, json, buf.subarray(8 + n)]));
+}
+
+test("hostile inputs (issue 15): refused with one line before anything is written, the input unchanged", async () => {
+  const firstShard = (d: string) =>
+    join(
+      d,
+      readdirSync(d)
+        .filter((f) => f.endsWith(".safetensors"))
+        .sort()[0]!,
+    );
+  const config = (extra: Record<string, unknown>) => (d: string) =>
+    writeFileSync(join(d, "config.json"), JSON.stringify({ ...readJson(join(d, "config.json")), ...extra }));
+  const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
+  const cases: [(d: string) => void | Promise<void>, RegExp][] = [
+    // Tensors that do not match the architecture: layers that agree with each other are not enough.
+    [
+      (d) => editTensors(d, (ts) => ts.filter((t) => t.name !== "model.norm.weight")),
+      /has no tensor model\.norm\.weight, which LlamaForCausalLM needs/,
+    ],
+    [
+      (d) => editTensors(d, (ts) => ts.filter((t) => !t.name.endsWith(".input_layernorm.weight"))),
+      /has no tensor model\.layers\.0\.input_layernorm\.weight, which LlamaForCausalLM needs \(and 3 more\)/,
+    ],
+    // Layer counts: past the named limit (the heap ran out), past the layers present.
+    [config({ num_hidden_layers: 1e9 }), /num_hidden_layers = 1000000000 is over the 1024-layer limit/],
+    [config({ num_hidden_layers: 6 }), /num_hidden_layers = 6, but the weights hold layers 0-3 only/],
+    // Nesting: config.json's architectures 100,000 deep, a header's shape 100,000 deep.
+    [
+      (d) => writeFileSync(join(d, "config.json"), `{"architectures":${deep(100_000)}}`),
+      /config\.json: nests deeper than 64 levels at character 80\n/,
+    ],
+    [
+      (d) =>
+        rewriteHeader(
+          firstShard(d),
+          () => `{"w":{"dtype":"F32","shape":${deep(100_000)},"data_offsets":[0,0]}}`,
+        ),
+      /model-00001-of-\d+\.safetensors: header nests deeper than 3 levels/,
+    ],
+    // Headers that do not describe their data: one byte short, a tensor named twice, a tensor dropped.
+    [
+      (d) => rewriteHeader(firstShard(d), (j) => j + " ", -1),
+      /model-00001-of-\d+\.safetensors: no tensor covers the last 1 byte of the data section/,
+    ],
+    [
+      (d) =>
+        rewriteHeader(firstShard(d), (j) => {
+          const [name, entry] = Object.entries(JSON.parse(j) as Record<string, unknown>).find(
+            ([k]) => k !== "__metadata__",
+          )!;
+          return `{${JSON.stringify(name)}:${JSON.stringify(entry)},${j.slice(1)}`;
+        }),
+      /model-00001-of-\d+\.safetensors: header repeats the key "model\.[^"]+"/,
+    ],
+    [
+      (d) => {
+        // The final norm, gone from its shard's header and from the index (its bytes stay).
+        const indexFile = join(d, "model.safetensors.index.json");
+        const index = readJson(indexFile) as { weight_map: Record<string, string> };
+        rewriteHeader(join(d, index.weight_map["model.norm.weight"]!), (j) => {
+          const h = JSON.parse(j) as Record<string, unknown>;
+          delete h["model.norm.weight"];
+          return JSON.stringify(h);
+        });
+        delete index.weight_map["model.norm.weight"];
+        writeFileSync(indexFile, JSON.stringify(index));
+      },
+      /model-\d+-of-\d+\.safetensors: no tensor covers the (last|first)? ?\d+ bytes? of the data section/,
+    ],
+  ];
+  for (const [edit, pattern] of cases) {
+    const dir = await broken(edit);
+    const before = folderHash(dir);
+    fails(["upscale", dir, "-o", "OUT"], pattern);
+    assert.doesNotMatch(runCli(["inspect", dir]).stderr, /unexpected/);
+    assert.equal(folderHash(dir), before, "the input is unchanged");
+  }
+});

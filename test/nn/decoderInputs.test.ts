@@ -70,12 +70,27 @@ test("the residual stream: embeddings, then each layer's output; a zeroed block 
   await model.release();
 });
 
-test("a checkpoint without a tensor the decoder needs is named with the tensor", async () => {
+test("a checkpoint without a tensor the decoder needs is refused at load, naming the folder and the tensor", async () => {
   const dir = await fixture(root, { family: "llama", layers: 2, dtype: "F32" });
   await editTensors(dir, (ts) =>
     ts.filter((t) => t.name !== "model.layers.1.post_attention_layernorm.weight"),
   );
-  const model = await DecoderModel.load(dir);
+  await assert.rejects(
+    DecoderModel.load(dir),
+    (e: Error) =>
+      e.name === "CheckpointError" &&
+      e.message.startsWith(dir) &&
+      e.message.includes(
+        "has no tensor model.layers.1.post_attention_layernorm.weight, which LlamaForCausalLM needs",
+      ),
+  );
+});
+
+test("parameters handed over without a tensor the decoder needs: the graph names it", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 2, dtype: "F32" });
+  const w = await loadWeights(dir);
+  w.params.delete("model.layers.1.post_attention_layernorm.weight");
+  const model = DecoderModel.fromParams(w.decoder, w.params);
   await assert.rejects(
     model.logits([[1, 2, 3]]),
     (e: Error) =>

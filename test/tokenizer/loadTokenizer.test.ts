@@ -402,3 +402,94 @@ test("bad inputs give one-line CheckpointErrors naming the file", async () => {
 
   await assert.rejects(loadTokenizer(join(root, "no-such-folder")), CheckpointError);
 });
+
+test("token ids: every id the tokenizer can produce is checked once at load, against a named limit and the embedding", async () => {
+  const edited = (
+    edit: (t: Record<string, unknown>) => void,
+    extra: Files = {},
+    base: Files = byteTokenizerFiles(),
+  ) => {
+    const t = JSON.parse(base["tokenizer.json"]!) as Record<string, unknown>;
+    edit(t);
+    return folder({ ...base, "tokenizer.json": json(t), ...extra });
+  };
+  const vocabOf = (t: Record<string, unknown>) => (t.model as { vocab: Record<string, number> }).vocab;
+  const refused = async (dir: string, file: string, pattern: RegExp) => {
+    await assert.rejects(loadTokenizer(dir), assertOneLine(join(dir, file)));
+    await assert.rejects(loadTokenizer(dir), pattern);
+  };
+  // Against the limit, before tokenizers.js sizes anything by them.
+  await refused(
+    edited((t) => (vocabOf(t)["a"] = -1)),
+    "tokenizer.json",
+    /token "a" has id -1; token ids run from 0 to 16777215/,
+  );
+  await refused(
+    edited((t) => (vocabOf(t)["a"] = 1e9)),
+    "tokenizer.json",
+    /token "a" has id 1000000000/,
+  );
+  await refused(
+    edited((t) => (vocabOf(t)["a"] = 1.5)),
+    "tokenizer.json",
+    /token "a" has id 1\.5/,
+  );
+  await refused(
+    edited((t) => ((t.added_tokens as { id: number }[])[0]!.id = 2 ** 24)),
+    "tokenizer.json",
+    /added token "<s>" has id 16777216/,
+  );
+  const llama = llamaFiles({});
+  await refused(
+    edited(
+      (t) =>
+        ((t.post_processor as { special_tokens: Record<string, { ids: number[] }> }).special_tokens[
+          "<s>"
+        ]!.ids = [-3]),
+      {},
+      llama,
+    ),
+    "tokenizer.json",
+    /post_processor special token "<s>" has id -3/,
+  );
+  await refused(
+    byteFolder(
+      () => {},
+      {},
+      (g) => (g.eos_token_id = 2 ** 40),
+    ),
+    "generation_config.json",
+    /eos_token_id must be a token id \(0 to 16777215\) or a list of them, not 1099511627776/,
+  );
+  // Against config.json's vocab_size, the rows of the embedding (the engine checks it against the tensor).
+  const model = (vocabSize: number) => ({
+    "config.json": json({ vocab_size: vocabSize, eos_token_id: 257 }),
+  });
+  await loadTokenizer(byteFolder(() => {}, model(259)));
+  await refused(
+    byteFolder(() => {}, model(258)),
+    "tokenizer.json",
+    /assigns token ids up to 258, past config\.json's vocab_size 258 \(the rows of the model's embedding\)/,
+  );
+  const pastEos = byteFolder(
+    () => {},
+    model(259),
+    (g) => (g.eos_token_id = [257, 300]),
+  );
+  await assert.rejects(
+    loadTokenizer(pastEos),
+    (e: Error) =>
+      e.message ===
+      `${pastEos}: the EOS token id 300 is past config.json's vocab_size 259 (the rows of the model's embedding)`,
+  );
+  // A tokenizer staged for an embedding about to grow is not held to the old size.
+  assert.equal(
+    (
+      await loadTokenizer(
+        byteFolder(() => {}, model(258)),
+        { embeddingRows: false },
+      )
+    ).vocabSize,
+    259,
+  );
+});
