@@ -42,6 +42,26 @@ export class OutputError extends DeepenError {
   override readonly name = "OutputError";
 }
 
+/**
+ * An output tensor would hold Inf or NaN: a merge or scale that leaves the dtype's range, or an input
+ * that already holds such values. Named down to the element; nothing is written.
+ */
+export class NonFiniteError extends DeepenError {
+  override readonly name = "NonFiniteError";
+  constructor(
+    readonly tensor: string,
+    readonly element: number,
+    readonly value: number,
+    dtype: string,
+    why: string,
+  ) {
+    super(
+      `tensor ${tensor} would hold ${value} at element ${element} (${dtype}): ${why}; nothing written ` +
+        "(--allow-nonfinite writes it anyway)",
+    );
+  }
+}
+
 /** A graph was built wrong (shapes, dtypes, an op without a gradient rule): a bug in model code, named precisely. */
 export class GraphError extends DeepenError {
   override readonly name = "GraphError";

@@ -47,7 +47,7 @@ export function parseDType(s: string, option = "--dtype"): DType {
     float32: "F32",
     float: "F32",
   };
-  const d = names[key];
+  const d = Object.hasOwn(names, key) ? names[key] : undefined; // not constructor, __proto__…
   if (!d) throw new UsageError(`${option} ${s}: expected one of bf16, f16, f32`);
   return d;
 }

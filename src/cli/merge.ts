@@ -10,6 +10,7 @@ interface Flags {
   seed: string;
   shardSize: string;
   force?: boolean;
+  allowNonfinite?: boolean;
   dryRun?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -26,6 +27,10 @@ export function registerMerge(program: Command): void {
     .option("--seed <n>", "seed for DARE and DELLA's random pruning", "0")
     .option("--shard-size <size>", "maximum shard size", "5GB")
     .option("--force", "replace an existing output folder")
+    .option(
+      "--allow-nonfinite",
+      "write tensors that hold Inf or NaN (by default the merge stops at the first, naming it)",
+    )
     .option("--dry-run", "check the config and print what would be written")
     .option("--json", "print the result as JSON")
     .option("--verbose", "print stack traces on errors")
@@ -38,6 +43,7 @@ export function registerMerge(program: Command): void {
           seed: parseCount(f.seed, "--seed"),
           shardBytes: parseByteSize(f.shardSize, "--shard-size"),
           force: f.force,
+          allowNonFinite: f.allowNonfinite,
           dryRun: f.dryRun,
           command: ["deepen", ...process.argv.slice(2)].join(" "),
           onStart: (total) => (progress = byteProgress("merging", total, !!f.json)),

@@ -17,6 +17,7 @@ interface Flags {
   dtype?: string;
   shardSize: string;
   force?: boolean;
+  allowNonfinite?: boolean;
   dryRun?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -36,6 +37,10 @@ export function registerUpscale(program: Command): void {
     .option("--dtype <type>", "output dtype: bf16, f16 or f32 (default: as the input)")
     .option("--shard-size <size>", "maximum shard size", "5GB")
     .option("--force", "replace an existing output folder")
+    .option(
+      "--allow-nonfinite",
+      "write scaled or converted tensors that hold Inf or NaN (by default it stops at the first)",
+    )
     .option("--dry-run", "print the layer map and parameter count; write nothing")
     .option("--json", "print the result as JSON")
     .option("--verbose", "print stack traces on errors")
@@ -54,6 +59,7 @@ export function registerUpscale(program: Command): void {
           dtype: f.dtype === undefined ? undefined : parseDType(f.dtype),
           shardBytes: parseByteSize(f.shardSize, "--shard-size"),
           force: f.force,
+          allowNonFinite: f.allowNonfinite,
           dryRun: f.dryRun,
           command: ["deepen", ...process.argv.slice(2)].join(" "),
           onStart: (total) => (progress = byteProgress("writing", total, !!f.json)),

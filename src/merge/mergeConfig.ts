@@ -145,9 +145,8 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
 function settings(v: unknown, where: string, fail: (d: string) => RecipeError): Settings {
   if (v === undefined || v === null) return {};
   if (!isObj(v)) throw fail(`${where} must be a mapping`);
-  const out: Settings = {};
-  for (const [k, s] of Object.entries(v)) out[k] = setting(s, `${where}.${k}`, fail);
-  return out;
+  // Entries, not assignments: a parameter named __proto__ must reach the unknown-parameter check.
+  return Object.fromEntries(Object.entries(v).map(([k, s]) => [k, setting(s, `${where}.${k}`, fail)]));
 }
 
 function setting(v: unknown, where: string, fail: (d: string) => RecipeError): ParameterSetting | boolean {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { type LayerMap, rewriteConfig } from "../arch/rewriteConfig.js";
 import { withAtomicOutput, checkOutputTarget } from "../checkpoint/atomicOutput.js";
+import { finiteOnly } from "../checkpoint/finiteCheck.js";
 import { writeFolderFiles } from "../checkpoint/folderFiles.js";
 import { type Lineage, readParentLineages } from "../checkpoint/lineage.js";
 import { numel } from "../checkpoint/safetensorsHeader.js";
@@ -15,7 +16,7 @@ import { formatCount } from "../formatCount.js";
 import { upscale } from "../surgery/upscale.js";
 import { VERSION } from "../version.js";
 import { readMergeConfig } from "./mergeConfig.js";
-import { METHODS } from "./methods/registry.js";
+import { METHODS, methodNamed } from "./methods/registry.js";
 import { mergeTensors, type MergePlan, planMerge } from "./planMerge.js";
 
 export const MERGE_CONFIG_FILE = "mergekit_config.yml";
@@ -29,6 +30,8 @@ export interface MergeOptions {
   command?: string;
   /** Elements per chunk of streamed merges (default MERGE_CHUNK, 4M); tests use small chunks to cross their edges. */
   chunkElements?: number;
+  /** Write tensors that hold Inf or NaN instead of stopping at the first (--allow-nonfinite). */
+  allowNonFinite?: boolean;
   onStart?: (totalBytes: number) => void;
   onProgress?: (written: number) => void;
 }
@@ -113,6 +116,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
       shardBytes: opts.shardBytes,
       dryRun: opts.dryRun,
       command: opts.command,
+      allowNonFinite: opts.allowNonFinite,
       onStart: opts.onStart,
       onProgress: opts.onProgress,
     });
@@ -126,7 +130,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
       tensors: r.tensors.length,
     };
   }
-  const method = METHODS[config.method];
+  const method = methodNamed(config.method);
   if (!method) {
     throw new RecipeError(
       configFile,
@@ -138,7 +142,11 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
     checkOutputTarget(opts.out, { force: opts.force });
   }
   const plan = await planMerge(config, method);
-  const tensors = mergeTensors(plan, opts.seed ?? 0, { chunkElements: opts.chunkElements });
+  const merged = mergeTensors(plan, opts.seed ?? 0, { chunkElements: opts.chunkElements });
+  // Every value is computed, so every tensor is checked as it streams (a scan per chunk, small
+  // beside the merge itself).
+  const why = `the ${method.name} merge leaves the dtype's range or an input holds Inf or NaN`;
+  const tensors = opts.allowNonFinite ? merged : merged.map((t) => finiteOnly(t, why));
   const parameters = tensors.reduce((a, t) => a + numel(t.shape), 0);
   const bytes = tensors.reduce((a, t) => a + t.byteLength, 0);
   // Everything that can fail is checked before the first tensor is merged (and by --dry-run).

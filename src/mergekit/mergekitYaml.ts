@@ -1,11 +1,16 @@
 // What mergekit-style YAML files (layer-stack recipes and merge configs) share: reading one into a
 // mapping, and model references.
-import { readFile, stat } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
+import { open } from "node:fs/promises";
 import { RecipeError } from "../errors.js";
+import { parsePlainYaml } from "./plainYaml.js";
 
-/** A recipe or merge config is a few KB of YAML; refuse anything that could not be one before reading it. */
-export const MAX_YAML_BYTES = 4 * 1024 * 1024;
+/**
+ * A recipe or merge config is a few KB of YAML (a chat template written out adds up to 30); refuse
+ * anything that could not be one, before parsing: the yaml package spends microseconds and hundreds
+ * of bytes per node, so 256 KiB of the worst YAML (one-character items, nesting at the limit) takes
+ * up to two seconds and a few hundred MB (a busy 2-core VM); 1 MiB of it took six seconds.
+ */
+export const MAX_YAML_BYTES = 256 * 1024;
 
 export type YamlMapping = Record<string, unknown>;
 export const isMapping = (v: unknown): v is YamlMapping =>
@@ -17,27 +22,40 @@ export interface YamlFile {
   doc: YamlMapping;
 }
 
+/**
+ * The file's text, read up to one byte past MAX_YAML_BYTES whatever its size says (a pipe or a
+ * device says 0), so that nothing bigger is ever held.
+ */
+async function readBounded(file: string, fail: (d: string) => RecipeError): Promise<string> {
+  let fh;
+  try {
+    fh = await open(file, "r");
+    const buf = Buffer.alloc(MAX_YAML_BYTES + 1);
+    let n = 0;
+    while (n < buf.byteLength) {
+      const { bytesRead } = await fh.read(buf, n, buf.byteLength - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n > MAX_YAML_BYTES)
+      throw fail(`over ${MAX_YAML_BYTES} bytes; a mergekit config or task file is a few KB`);
+    return buf.toString("utf8", 0, n);
+  } catch (e) {
+    if (e instanceof RecipeError) throw e;
+    throw fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  } finally {
+    await fh?.close();
+  }
+}
+
 /** Reads `file` as a YAML mapping; `expected` says what the mapping should hold, for the error. */
 export async function readYamlMapping(
   file: string,
   expected: string,
 ): Promise<{ text: string; doc: YamlMapping }> {
   const fail = (d: string) => new RecipeError(file, d);
-  let text: string;
-  try {
-    if ((await stat(file)).size > MAX_YAML_BYTES)
-      throw fail(`over ${MAX_YAML_BYTES} bytes; not a mergekit config`);
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    if (e instanceof RecipeError) throw e;
-    throw fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw fail(`not valid YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
+  const text = await readBounded(file, fail);
+  const doc = parsePlainYaml(text, fail);
   if (!isMapping(doc)) throw fail(`expected a YAML mapping with ${expected}`);
   return { text, doc };
 }

@@ -1,20 +1,23 @@
 // mergekit's parameter values: a scalar, a gradient (a list of numbers interpolated over the
 // layers of a slice), or a list of {filter, value} tried in order against the tensor's name,
-// where a filter matches as a glob anywhere in the name and an entry without a filter always matches.
+// where a filter matches as a glob anywhere in the name (glob.ts) and an entry without a filter
+// always matches.
+import { type Glob, globMatchesAnywhere, parseGlob, showFilter } from "./glob.js";
 
 export type Gradient = number | number[];
 export interface ConditionalValue {
   filter?: string;
+  /** The filter parsed, once, when the setting is read. */
+  glob?: Glob;
   value: Gradient;
 }
 export type ParameterSetting = Gradient | ConditionalValue[];
 
-function globAnywhere(filter: string): RegExp {
-  const body = filter
-    .replace(/[.+^${}()|\\]/g, "\\$&")
-    .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
-  return new RegExp(body);
+function filterMatches(cond: ConditionalValue, name: string): boolean {
+  if (cond.filter === undefined || cond.filter === "*") return true;
+  const glob = cond.glob ?? parseGlob(cond.filter);
+  if (typeof glob === "string") throw new Error(`filter ${showFilter(cond.filter)}: ${glob}`); // parseParameterSetting refuses these
+  return globMatchesAnywhere(glob, name);
 }
 
 /** Linear interpolation through a gradient's points at t ∈ [0, 1], as mergekit runs `t` over a slice's layers. */
@@ -36,7 +39,7 @@ export function evaluateSetting(setting: ParameterSetting, name: string, t: numb
     return interpolate(setting as Gradient, t);
   }
   for (const cond of setting as ConditionalValue[]) {
-    if (cond.filter === undefined || cond.filter === "*" || globAnywhere(cond.filter).test(name)) {
+    if (filterMatches(cond, name)) {
       return interpolate(cond.value, t);
     }
   }
@@ -69,8 +72,12 @@ export function parseParameterSetting(
     return v.map((c, i): ConditionalValue => {
       const w = `${where}[${i}]`;
       if (!isObject(c) || !("value" in c)) throw fail(`${w} must be {filter, value} or {value}`);
-      if (c.filter !== undefined && typeof c.filter !== "string") throw fail(`${w}.filter must be a string`);
-      return { filter: c.filter as string | undefined, value: gradient(c.value, `${w}.value`) };
+      if (c.filter === undefined) return { value: gradient(c.value, `${w}.value`) };
+      if (typeof c.filter !== "string") throw fail(`${w}.filter must be a string`);
+      const glob = parseGlob(c.filter);
+      if (typeof glob === "string")
+        throw fail(`${w}.filter ${showFilter(c.filter)} is not a valid glob: ${glob}`);
+      return { filter: c.filter, glob, value: gradient(c.value, `${w}.value`) };
     });
   }
   if (isObject(v) && "value" in v) return parseParameterSetting([v], where, fail);

@@ -1,6 +1,7 @@
 import type { LayerLayout } from "../arch/layerLayout.js";
 import type { DType } from "../checkpoint/dtype.js";
-import { numel } from "../checkpoint/safetensorsHeader.js";
+import { finiteOnly } from "../checkpoint/finiteCheck.js";
+import { numel, type TensorEntry } from "../checkpoint/safetensorsHeader.js";
 import { type OutputTensor, tensorFrom, zerosLike } from "../checkpoint/tensorStream.js";
 import { UsageError } from "../errors.js";
 import { evaluateSetting, type ParameterSetting } from "../mergekit/scaleRules.js";
@@ -57,21 +58,32 @@ function scaleFor(src: LayerSource, name: string): number {
   return 1;
 }
 
-/** Every output tensor of a plan, in file order: embeddings, layers 0…L−1, final norm and head. */
-export function planTensors(plan: LayerPlan): OutputTensor[] {
+const NON_FINITE_WHY = "scaling or converting it leaves the dtype's range, or the input holds Inf or NaN";
+
+/**
+ * Every output tensor of a plan, in file order: embeddings, layers 0…L−1, final norm and head. Those
+ * whose values are computed (scaled, or converted to another dtype) are checked for Inf and NaN as
+ * they are written unless `allowNonFinite`; a byte-for-byte copy cannot make one and is not scanned.
+ */
+export function planTensors(plan: LayerPlan, check: { allowNonFinite?: boolean } = {}): OutputTensor[] {
   const opts = { dtype: plan.dtype };
+  const from = (name: string, entry: TensorEntry, scale = 1): OutputTensor => {
+    const t = tensorFrom(name, entry, { ...opts, scale });
+    const copied = t.dtype === entry.dtype && scale === 1;
+    return copied || scale === 0 || check.allowNonFinite ? t : finiteOnly(t, NON_FINITE_WHY);
+  };
   const out: OutputTensor[] = [];
-  for (const e of plan.models[plan.headFrom]!.head) out.push(tensorFrom(e.name, e, opts));
+  for (const e of plan.models[plan.headFrom]!.head) out.push(from(e.name, e));
   plan.layers.forEach((src, j) => {
     const layout = plan.models[src.model]!;
     for (const [rel, entry] of layout.layerTensors[src.layer]!) {
       const name = `${layout.family.layerPrefix}${j}.${rel}`;
       if (src.identity && layout.family.residualWriters.test(rel))
         out.push(zerosLike(name, entry, plan.dtype));
-      else out.push(tensorFrom(name, entry, { ...opts, scale: scaleFor(src, name) }));
+      else out.push(from(name, entry, scaleFor(src, name)));
     }
   });
-  for (const e of plan.models[plan.tailFrom]!.tail) out.push(tensorFrom(e.name, e, opts));
+  for (const e of plan.models[plan.tailFrom]!.tail) out.push(from(e.name, e));
   return out;
 }
 

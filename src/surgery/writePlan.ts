@@ -13,6 +13,8 @@ export interface WritePlanOptions {
   shardBytes?: number;
   /** The command line that made the output, recorded in the card. */
   command?: string;
+  /** Write computed tensors that hold Inf or NaN instead of stopping at the first (--allow-nonfinite). */
+  allowNonFinite?: boolean;
   /** Called before writing with the total bytes, then with bytes written so far. */
   onStart?: (totalBytes: number) => void;
   onProgress?: (written: number) => void;
@@ -29,8 +31,11 @@ export interface PlanSummary {
 }
 
 /** Everything a plan will write, computed without writing anything (what --dry-run shows). */
-export async function summarizePlan(plan: LayerPlan): Promise<PlanSummary> {
-  const tensors = planTensors(plan);
+export async function summarizePlan(
+  plan: LayerPlan,
+  check: { allowNonFinite?: boolean } = {},
+): Promise<PlanSummary> {
+  const tensors = planTensors(plan, check);
   const { config, warnings } = rewriteConfig(plan);
   const parameters = parameterCount(tensors);
   return {
@@ -50,7 +55,7 @@ export async function writePlan(
   out: string,
   opts: WritePlanOptions = {},
 ): Promise<PlanSummary> {
-  const summary = await summarizePlan(plan);
+  const summary = await summarizePlan(plan, opts);
   const inputs = plan.models.map((l) => l.model.dir);
   await withAtomicOutput(out, { force: opts.force, inputs }, async (tmp) => {
     opts.onStart?.(summary.bytes);

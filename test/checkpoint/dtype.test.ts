@@ -50,4 +50,7 @@ test("parseDType takes the names users type and rejects others", () => {
   assert.equal(parseDType("torch.float16"), "F16");
   assert.equal(parseDType("FP32"), "F32");
   assert.throws(() => parseDType("int4"), /--dtype int4: expected one of bf16, f16, f32/);
+  // Names of the object prototype are unknown names, not a function taken for a dtype.
+  for (const name of ["constructor", "__proto__", "hasOwnProperty", "toString"])
+    assert.throws(() => parseDType(name, "dtype"), new RegExp(`^UsageError: dtype ${name}: expected one of`));
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { RecipeError } from "../../src/errors.js";
@@ -217,4 +217,37 @@ test("passthrough configs run through the surgery writer; the CLI prints one-lin
   const again = runCli(["merge", cfg, "-o", o]);
   assert.equal(again.code, 1);
   assert.equal(again.stderr, `deepen: output ${o} exists; pass --force to replace it\n`);
+});
+
+test("names of the object prototype are unknown names: merge_method, parameters, dtype", () => {
+  const PROTOTYPE_NAMES = ["constructor", "toString", "__proto__", "hasOwnProperty"];
+  const two = (method: string, extra = "", param = "weight") =>
+    config(
+      `models:\n  - model: ${a}\n    parameters:\n      ${param}: 0.5\n  - model: ${b}\n    parameters:\n      weight: 0.5\nmerge_method: ${method}\n${extra}`,
+    );
+  const refused = (cfg: string, line: string, args: string[] = []) => {
+    const o = out();
+    const r = runCli(["merge", cfg, "-o", o, ...args]);
+    assert.equal(r.stderr, `deepen: ${cfg}: ${line}\n`);
+    assert.equal(r.code, 1);
+    assert.equal(existsSync(o), false);
+  };
+  for (const name of PROTOTYPE_NAMES) {
+    refused(
+      two(name),
+      `unknown merge_method ${name} (known: linear, slerp, nuslerp, task_arithmetic, ties, dare_ties, dare_linear, breadcrumbs, breadcrumbs_ties, della, della_linear, model_stock, karcher, passthrough)`,
+    );
+    refused(
+      two("linear", `parameters:\n  ${name}: 1\n`),
+      `parameters: unknown parameter ${name} for merge_method linear (it takes normalize, weight)`,
+    );
+    refused(
+      two("linear", "", name),
+      `models[0].parameters: unknown parameter ${name} for merge_method linear (it takes normalize, weight)`,
+    );
+    refused(two("linear", `dtype: ${name}\n`), `dtype ${name}: expected one of bf16, f16, f32`);
+  }
+  const up = runCli(["upscale", a, "-o", out(), "--dtype", "constructor"]);
+  assert.equal(up.stderr, "deepen: --dtype constructor: expected one of bf16, f16, f32\n");
+  assert.equal(up.code, 2);
 });

@@ -120,7 +120,8 @@ export async function evaluateTasks(
 /** The harness's results JSON: results[task][metric] and [metric_stderr] (a filter's name after a
  * comma, as the harness writes `exact_match,strict-match`), plus the run's configuration. */
 export function harnessJson(r: EvaluateResult, config: Record<string, unknown>): Record<string, unknown> {
-  const results: Record<string, Record<string, unknown>> = {};
+  // Entries, not assignments: a task may be named __proto__, which assignment would swallow.
+  const results: [string, Record<string, unknown>][] = [];
   const add = (t: TaskResult) => {
     const entry: Record<string, unknown> = { alias: t.task, documents: t.documents };
     for (const [k, v] of Object.entries(t.metrics)) {
@@ -129,12 +130,12 @@ export function harnessJson(r: EvaluateResult, config: Record<string, unknown>):
       if (v.stderr !== undefined)
         entry[filter ? `${metric}_stderr,${filter}` : `${metric}_stderr`] = v.stderr;
     }
-    results[t.task] = entry;
+    results.push([t.task, entry]);
     t.subtasks?.forEach(add);
   };
   r.tasks.forEach(add);
   return {
-    results,
+    results: Object.fromEntries(results),
     ...(r.average !== undefined
       ? {
           average: r.average,

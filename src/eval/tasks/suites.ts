@@ -46,7 +46,7 @@ export function resolveSuite(
   name: string,
   dataDir: string | undefined,
 ): { task: SuiteTask; path?: string }[] {
-  const suite = SUITES[name];
+  const suite = Object.hasOwn(SUITES, name) ? SUITES[name] : undefined; // not constructor, __proto__…
   if (!suite) throw new UsageError(`unknown suite ${name}: known are ${Object.keys(SUITES).join(", ")}`);
   if (name === "tiny") return suite.map((task) => ({ task }));
   if (!dataDir) throw new UsageError(`--suite ${name} reads the benchmark files from --data-dir DIR`);

@@ -149,7 +149,7 @@ export function parseTask(doc: YamlMapping, file: string): TaskSpec {
   if (!OUTPUT_TYPES.includes(outputType))
     throw fail(`output_type ${outputType}: expected one of ${OUTPUT_TYPES.join(", ")}`);
   const processDocs = str("process_docs", false);
-  if (processDocs !== undefined && !(processDocs in DOC_PROCESSORS))
+  if (processDocs !== undefined && !Object.hasOwn(DOC_PROCESSORS, processDocs))
     throw fail(`process_docs ${processDocs}: known are ${Object.keys(DOC_PROCESSORS).join(", ")}`);
   const choice = doc.doc_to_choice;
   if (outputType === "multiple_choice" && choice === undefined) throw fail("doc_to_choice is required");

@@ -86,8 +86,17 @@ export const TASK_ARITHMETIC_VARIANTS: readonly TaskArithmeticVariant[] = [
   },
 ];
 
+/** Every method by name. Read a name a config gives through methodNamed, never by indexing. */
 export const METHODS: Record<string, MergeMethod> = Object.fromEntries(
   [linear, slerp, nuslerp, ...TASK_ARITHMETIC_VARIANTS.map(taskArithmeticMethod), modelStock, karcher].map(
     (m) => [m.name, m],
   ),
 );
+
+/**
+ * The method a config's merge_method names, or undefined: an own property only, so names of the
+ * object prototype (constructor, toString, __proto__) are unknown methods like any other.
+ */
+export function methodNamed(name: string): MergeMethod | undefined {
+  return Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
+}

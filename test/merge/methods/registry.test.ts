@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { METHODS, TASK_ARITHMETIC_VARIANTS } from "../../../src/merge/methods/registry.js";
+import { METHODS, methodNamed, TASK_ARITHMETIC_VARIANTS } from "../../../src/merge/methods/registry.js";
 
 const NAMES = [
   "linear",
@@ -70,4 +70,10 @@ test("mergekit's per-method defaults for normalize and rescale", () => {
   assert.equal(spec("ties", "weight")?.default, undefined, "weight is required");
   const t = METHODS.slerp!.globalParameters.find((s) => s.name === "t")!;
   assert.deepEqual([t.min, t.max, t.default], [0, 1, undefined]);
+});
+
+test("methodNamed finds methods by own name only: names of the object prototype are no method", () => {
+  for (const name of NAMES) assert.equal(methodNamed(name), METHODS[name]);
+  for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf", "passthrough"])
+    assert.equal(methodNamed(name), undefined, name);
 });
