@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
@@ -51,7 +51,8 @@ export type OutputKind =
 /** Which kind of deepen output `dir` holds, "empty" for an empty folder, or undefined for anything else. */
 export function outputKind(dir: string): OutputKind | "empty" | undefined {
   // Leftovers of deepen's own atomic writes (a process killed mid-write) count as nothing.
-  const names = readdirSync(dir).filter((n) => !/\.deepen-(tmp|old)-|^\.deepen-write-test$/.test(n));
+  // A training run's lock (.deepen-lock) marks a run in progress, not content.
+  const names = readdirSync(dir).filter((n) => !/\.deepen-(tmp|old)-|^\.deepen-(write-test|lock)$/.test(n));
   if (names.length === 0) return "empty";
   const has = (n: string) => names.includes(n);
   if (has(CONFIG_FILE) && names.some((n) => n.endsWith(".safetensors") || n === INDEX_FILE))
@@ -143,14 +144,78 @@ export async function withAtomicOutput<T>(
     }
     throw e;
   }
-  if (existsSync(abs)) {
-    const old = join(parent, `.${basename(abs)}.deepen-old-${tag}`);
-    await rename(abs, old);
-    await rename(tmp, abs);
-    await rm(old, { recursive: true, force: true });
-  } else {
-    await rename(tmp, abs);
+  try {
+    await moveIntoPlace(tmp, target, opts, tag);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    live.delete(tmp);
+    if (e instanceof DeepenError) throw e;
+    throw new OutputError(`cannot write ${target}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   live.delete(tmp);
   return result;
+}
+
+/** Whether anything (a folder, a file, a dangling link) is at `p`. */
+function present(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What rename(2) says when a folder cannot go where something already is (non-empty folder, file). */
+const CLASH = new Set(["ENOTEMPTY", "EEXIST", "ENOTDIR", "EISDIR"]);
+
+/** Another command wrote the target while this one ran: the first to finish keeps it. */
+export function writtenMeanwhile(target: string): OutputError {
+  return new OutputError(
+    `output ${target} was written by another command while this one ran; this result was not kept (--force replaces it)`,
+  );
+}
+
+/** Tries to move a target aside this many times before giving up on a folder other commands keep replacing. */
+const PLACE_ATTEMPTS = 5;
+
+/**
+ * Renames the finished `tmp` to `target`. The rename itself decides a race: a folder never lands on
+ * a non-empty folder or a file, so without `force` whoever renames first keeps the target and the
+ * other is refused (checked here, not only at the start: another command may have written it since).
+ * With `force` the old target, if deepen wrote it, is moved aside and removed once the new one is in.
+ */
+async function moveIntoPlace(tmp: string, target: string, opts: AtomicOutputOptions, tag: string) {
+  const abs = resolve(target);
+  for (let attempt = 0; attempt < PLACE_ATTEMPTS; attempt++) {
+    let old: string | undefined;
+    if (present(abs)) {
+      if (!opts.force) throw writtenMeanwhile(target);
+      checkReplaceable(target);
+      old = join(dirname(abs), `.${basename(abs)}.deepen-old-${tag}-${attempt}`);
+      try {
+        await rename(abs, old);
+      } catch (e) {
+        // Another --force run moved it first: look again.
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw e;
+      }
+    }
+    try {
+      await rename(tmp, abs);
+    } catch (e) {
+      if (!CLASH.has((e as NodeJS.ErrnoException).code ?? "")) {
+        // The old output goes back where it was rather than vanish with the new one.
+        if (old) await rename(old, abs).catch(() => {});
+        throw e;
+      }
+      // Someone else's output landed between the look and the rename.
+      if (old) await rm(old, { recursive: true, force: true });
+      if (!opts.force) throw writtenMeanwhile(target);
+      continue;
+    }
+    if (old) await rm(old, { recursive: true, force: true });
+    return;
+  }
+  throw new OutputError(`output ${target} kept being replaced by other commands while this one wrote it`);
 }

@@ -3,7 +3,7 @@
 // metrics.jsonl, checkpoints and --keep-last, Ctrl-C, non-finite steps, lineage and card. What is
 // trained for (data, batching, loss, evaluation) comes from an objective (objective.ts).
 import { createHash } from "node:crypto";
-import { appendFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { totalmem } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,8 @@ import { EngineStep } from "./engineStep.js";
 import { type EvalResult, runTrainingLoop, type StepRecord } from "./loop.js";
 import { largestBatch, trainingBytes } from "./memoryEstimate.js";
 import type { Objective, ObjectiveSpec } from "./objective.js";
-import { FINAL_DIR, METRICS_FILE, prepareRunFolder, resumePoint, trimMetrics } from "./runFolder.js";
+import { appendMetrics, trimMetrics } from "./metricsLog.js";
+import { FINAL_DIR, METRICS_FILE, prepareRunFolder, resumePoint } from "./runFolder.js";
 import { checkSchedule, learningRate, type Schedule, type ScheduleKind } from "./schedule.js";
 import { decaysExceptEmbeddings } from "./stepGraphs.js";
 import {
@@ -279,9 +280,10 @@ async function train(
     seed,
     note,
   });
+  let unlock: (() => Promise<void>) | undefined;
   try {
     // Only now, with every input checked, may an existing run be replaced (--force).
-    await prepareRunFolder(o.out, o);
+    unlock = await prepareRunFolder(o.out, o);
     const resumeFrom = o.resume ? await resumePoint(o.out, o.resume) : undefined;
 
     const fingerprint: RunFingerprint = {
@@ -351,7 +353,9 @@ async function train(
     try {
       if (resumeFrom && state) engine.restore(await readOptimizerState(resumeFrom, state.step), resumeFrom);
       const metrics = join(o.out, METRICS_FILE);
-      if (state) await trimMetrics(metrics, state.step);
+      // The newest checkpoint saved, named if writing the metrics fails.
+      let lastSaved = resumeFrom;
+      if (state) await trimMetrics(metrics, state.step, resumeFrom);
       const settings = {
         model: base.folder.dir,
         ...objective.settings,
@@ -415,6 +419,7 @@ async function train(
           }),
           lineage: { ...from, training: [...(from.training ?? []), training] },
         });
+        lastSaved = dir;
         if (!finished && o.keepLast) await pruneCheckpoints(o.out, o.keepLast);
         return dir;
       };
@@ -426,7 +431,7 @@ async function train(
         startEval = lastEval;
         const rec: Record<string, number> = { step: 0, tokens: 0 };
         for (const [k, v] of Object.entries(lastEval)) rec[`eval_${k}`] = v;
-        appendFileSync(metrics, JSON.stringify(rec) + "\n");
+        appendMetrics(metrics, rec, lastSaved);
         o.onStartEval?.(lastEval);
       }
       const r = await runTrainingLoop({
@@ -455,7 +460,7 @@ async function train(
         },
         log: (rec) => {
           losses.push(rec.loss);
-          appendFileSync(metrics, JSON.stringify(rec) + "\n"); // in order, and on disk before the next step
+          appendMetrics(metrics, rec, lastSaved); // in order, and on disk before the next step
           o.onLog?.(rec);
         },
         interrupted: o.interrupted ?? (() => false),
@@ -482,6 +487,7 @@ async function train(
       await evalModel?.release();
     }
   } finally {
+    await unlock?.();
     await objective.close();
   }
 }

@@ -256,6 +256,6 @@ export async function contamination(modelDir: string, o: ContaminationOptions): 
     top: [...examples].sort((a, b) => b.difference - a.difference || a.index - b.index).slice(0, top),
     examples,
   };
-  if (o.out !== undefined) await writeScores(o.out, examples);
+  if (o.out !== undefined) await writeScores(o.out, examples, !!o.force);
   return result;
 }
