@@ -69,7 +69,7 @@ for (let i = 0; i <= repeats; i++) {
   }
 }
 console.log(
-  `generation (tiny_math, 1-shot, greedy, up to 96 tokens, rows of one prompt length side by side):`,
+  `generation (tiny_math, 1-shot, greedy, up to 112 tokens, 16 rows side by side, left-padded to 32-token buckets):`,
 );
 console.log(
   `  ${median(genRates).toFixed(0)} generated tokens/s, ${median(genDocs).toFixed(1)} docs/s (${generated} tokens a run)`,
