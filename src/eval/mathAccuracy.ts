@@ -7,7 +7,7 @@ import { extractAnswer, normaliseAnswer } from "../data/math/answer.js";
 import { readInstructionExamples } from "../data/instruct/read.js";
 import { UsageError } from "../errors.js";
 import { DecoderModel } from "../nn/decoderModel.js";
-import { greedyRows, promptBucket } from "../nn/generate.js";
+import { greedyBatches } from "../nn/generate.js";
 import type { Device } from "../runtime/session.js";
 import { BUILTIN_TEMPLATES, type BuiltinTemplate } from "../tokenizer/builtinTemplates.js";
 import { loadTokenizer } from "../tokenizer/loadTokenizer.js";
@@ -103,37 +103,24 @@ export async function mathAccuracy(
       if (p.length >= limit)
         throw new UsageError(`${file}: problem ${i + 1}'s prompt fills the model's ${limit} positions`);
     });
-    // Problems are answered side by side, MATH_BATCH at a time in order of prompt length, each
-    // batch left-padded to a length bucket so few graph shapes are compiled.
-    const batch = o.batch ?? MATH_BATCH;
-    const order = [...prompts.keys()].sort((a, b) => prompts[a]!.length - prompts[b]!.length);
-    let answered = 0;
-    for (let k = 0; k < order.length; k += batch) {
-      const ids = order.slice(k, k + batch);
-      const longest = prompts[ids.at(-1)!]!.length;
-      const outs = await greedyRows(
-        decoder,
-        ids.map((i) => prompts[i]!),
-        Math.min(o.maxTokens ?? MATH_MAX_TOKENS, limit - longest),
-        tokenizer.eosIds,
-        undefined,
-        { padTo: promptBucket(longest), rows: batch },
-      );
-      ids.forEach((i, b) => {
-        const p = problems[i]!;
-        const answer = extractAnswer(tokenizer.decode(outs[b]!, { skipSpecialTokens: true }));
-        const level = (result.perLevel[p.level] ??= { problems: 0, correct: 0, exactMatch: 0 });
-        level.problems++;
-        result.problems++;
-        if (answer === p.gold) {
-          level.correct++;
-          result.correct++;
-        }
-        if (answer === undefined) result.noAnswer++;
-      });
-      answered += ids.length;
-      o.onProgress?.(answered, problems.length);
-    }
+    // Answered side by side, MATH_BATCH at a time in order of prompt length.
+    const outs = await greedyBatches(decoder, prompts, {
+      maxTokens: o.maxTokens ?? MATH_MAX_TOKENS,
+      stopIds: tokenizer.eosIds,
+      batch: o.batch ?? MATH_BATCH,
+      onProgress: (done) => o.onProgress?.(done, problems.length),
+    });
+    problems.forEach((p, i) => {
+      const answer = extractAnswer(tokenizer.decode(outs[i]!, { skipSpecialTokens: true }));
+      const level = (result.perLevel[p.level] ??= { problems: 0, correct: 0, exactMatch: 0 });
+      level.problems++;
+      result.problems++;
+      if (answer === p.gold) {
+        level.correct++;
+        result.correct++;
+      }
+      if (answer === undefined) result.noAnswer++;
+    });
   } finally {
     await decoder.release();
   }

@@ -12,8 +12,16 @@ import {
 import type { ResolvedDecoder } from "./decoderConfig.js";
 import { auxFeeds, causalPositions, perRowAuxFeeds, perRowFeeds } from "./auxInputs.js";
 import { crossEntropy } from "./crossEntropy.js";
-import { buildDecoder } from "./llama.js";
+import { buildDecoder, type DecoderGraph } from "./llama.js";
 import { loadWeights } from "./loadParams.js";
+
+/** The logits and each layer's new keys and values: what a prefill or a cached step returns. */
+function withCacheOutputs(dec: DecoderGraph): Record<string, Value> {
+  const outs: Record<string, Value> = { logits: dec.logits };
+  dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
+  dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
+  return outs;
+}
 
 /** A checkpoint ready to run: its weights in memory and its compiled graphs, built once per shape. */
 export class DecoderModel {
@@ -154,10 +162,7 @@ export class DecoderModel {
     const graph = await this.cache.get(`prefill:${B}x${T}`, () => {
       const g = new Graph();
       const dec = buildDecoder(g, this.decoder, this.shapes, B, T);
-      const outs: Record<string, ReturnType<typeof g.op>> = { logits: dec.logits };
-      dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
-      dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
-      return toOnnx(g, outs);
+      return toOnnx(g, withCacheOutputs(dec));
     });
     return graph.run({ ...this.modelFeeds(graph, 0, T, causalPositions(T)), tokens: int64Rows(prompts) });
   }
@@ -168,10 +173,7 @@ export class DecoderModel {
     const graph = await this.cache.get(`step:${B}x${cacheLength}`, () => {
       const g = new Graph();
       const dec = buildDecoder(g, this.decoder, this.shapes, B, 1, { mode: { kind: "cached", cacheLength } });
-      const outs: Record<string, ReturnType<typeof g.op>> = { logits: dec.logits };
-      dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
-      dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
-      return toOnnx(g, outs);
+      return toOnnx(g, withCacheOutputs(dec));
     });
     // Cache slot s holds position s while s < position; empty slots are masked; the new token comes last.
     const keyPos = [...Array(cacheLength).keys()].map((s) => (s < position ? s : -1));
@@ -190,10 +192,7 @@ export class DecoderModel {
     const graph = await this.cache.get(`prefill-rows:${B}x${T}`, () => {
       const g = new Graph();
       const dec = buildDecoder(g, this.decoder, this.shapes, B, T, { perRow: true });
-      const outs: Record<string, Value> = { logits: dec.logits };
-      dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
-      dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
-      return toOnnx(g, outs);
+      return toOnnx(g, withCacheOutputs(dec));
     });
     return graph.run({
       ...perRowAuxFeeds(this.decoder, positions, segments, (n) => graph.takes(n)),
@@ -218,10 +217,7 @@ export class DecoderModel {
         mode: { kind: "cached", cacheLength },
         perRow: true,
       });
-      const outs: Record<string, Value> = { logits: dec.logits };
-      dec.newKeys.forEach((k, l) => (outs[`key_${l}`] = k));
-      dec.newValues.forEach((v, l) => (outs[`value_${l}`] = v));
-      return toOnnx(g, outs);
+      return toOnnx(g, withCacheOutputs(dec));
     });
     return graph.run({
       ...perRowFeeds(

@@ -92,8 +92,8 @@ export async function generate(
 
 /** Batched prompts are left-padded to a multiple of this many tokens: one compiled graph per
  * multiple instead of one per prompt length. */
-export const PROMPT_BUCKET = 32;
-export const promptBucket = (n: number) => Math.ceil(n / PROMPT_BUCKET) * PROMPT_BUCKET;
+const PROMPT_BUCKET = 32;
+const promptBucket = (n: number) => Math.ceil(n / PROMPT_BUCKET) * PROMPT_BUCKET;
 
 /**
  * Greedy continuations of several prompts, decoded side by side (one batched step per token for all
@@ -141,4 +141,41 @@ export async function greedyRows(
     logits = await session.stepRows(next);
   }
   return out.slice(0, prompts.length);
+}
+
+/**
+ * Greedy continuations of many prompts, `batch` at a time in order of prompt length (so rows pad
+ * little), each batch left-padded to a length bucket with a fixed row count, so few graph shapes
+ * are compiled. `maxTokens` is capped per batch by the model's positions. Returns the outputs in
+ * the prompts' order; `onProgress(done)` after each batch.
+ */
+export async function greedyBatches(
+  model: DecoderModel,
+  prompts: number[][],
+  o: {
+    maxTokens: number;
+    stopIds: readonly number[];
+    batch: number;
+    stopped?: (out: readonly number[]) => boolean;
+    onProgress?: (done: number) => void;
+  },
+): Promise<number[][]> {
+  const limit = model.decoder.config.max_position_embeddings ?? Infinity;
+  const order = [...prompts.keys()].sort((a, b) => prompts[a]!.length - prompts[b]!.length);
+  const outs: number[][] = new Array<number[]>(prompts.length);
+  for (let k = 0; k < order.length; k += o.batch) {
+    const ids = order.slice(k, k + o.batch);
+    const longest = prompts[ids.at(-1)!]!.length;
+    const rows = await greedyRows(
+      model,
+      ids.map((i) => prompts[i]!),
+      Math.min(o.maxTokens, limit - longest),
+      o.stopIds,
+      o.stopped && ((_, out) => o.stopped!(out)),
+      { padTo: promptBucket(longest), rows: o.batch },
+    );
+    ids.forEach((i, b) => (outs[i] = rows[b]!));
+    o.onProgress?.(Math.min(k + o.batch, order.length));
+  }
+  return outs;
 }

@@ -67,19 +67,8 @@ test("a fixture trained on half of a set separates that half by Min-K% (AUC > 0.
 
   // The command prints the same figures; --out writes every example's scores.
   const out = join(root, "scores.jsonl");
-  const cli = runCli([
-    "contamination",
-    model,
-    "--ref",
-    base,
-    "--data",
-    data,
-    "--label-field",
-    "member",
-    "--json",
-    "-o",
-    out,
-  ]);
+  const args = ["contamination", model, "--ref", base, "--data", data, "--label-field", "member"];
+  const cli = runCli([...args, "--json", "-o", out]);
   assert.equal(cli.code, 0, cli.stderr);
   const j = JSON.parse(cli.stdout) as Record<string, unknown>;
   assert.deepEqual(Object.keys(j), ["settings", "model", "reference", "difference", "auc", "top"]);
@@ -102,18 +91,7 @@ test("a fixture trained on half of a set separates that half by Min-K% (AUC > 0.
     rows.map((e) => e.label),
     texts.map((_, i) => (i % 2 === 0 ? 1 : 0)),
   );
-  const human = runCli([
-    "contamination",
-    model,
-    "--ref",
-    base,
-    "--data",
-    data,
-    "--label-field",
-    "member",
-    "--top",
-    "3",
-  ]);
+  const human = runCli([...args, "--top", "3"]);
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /ROC AUC for telling members from non-members \(20 labelled 1, 20 labelled 0/);
   assert.match(human.stdout, new RegExp(`difference +${r.auc!.difference.toFixed(3)}`));

@@ -3,7 +3,7 @@
 // deleted tokens and files; unknown model types; tokenizer_config.json values; nesting,
 // truncation and bit flips. A tokenizer whose ids do not fit the embedding must be refused by
 // eval (issue 15, item 3); surgery and merges copy tokenizer files, so their tensors must not move.
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import {
@@ -235,17 +235,8 @@ export function prepareTokenizer(c: TokenizerCase, ws: Workspace, clean: Clean):
       break;
     case "tokenizer-config": {
       const file = join(ws.a, "tokenizer_config.json");
-      const cfg = JSON.parse(
-        JSON.stringify({
-          bos_token: "<s>",
-          eos_token: "</s>",
-          pad_token: "<pad>",
-          add_bos_token: true,
-          add_eos_token: false,
-          model_max_length: 2048,
-          tokenizer_class: "PreTrainedTokenizerFast",
-        }),
-      ) as Record<string, unknown>;
+      // The fixture's own file, one key changed.
+      const cfg = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
       const pairs = Object.entries(cfg).map(([k, v]): [string, string] => [k, JSON.stringify(v)]);
       const i = pairs.findIndex(([k]) => k === mut.key);
       if (i >= 0) pairs[i] = [mut.key, mut.value];

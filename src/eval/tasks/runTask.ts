@@ -1,11 +1,11 @@
 // One task on one model: read its documents, pick each one's few-shot examples, build the prompts,
 // tokenize them as the harness does, score them in batches and aggregate the metrics, optionally
 // writing every scored document to a JSONL log.
-import { createWriteStream, mkdirSync, realpathSync, statSync } from "node:fs";
+import { createWriteStream, mkdirSync, openSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError } from "../../errors.js";
+import { OutputError, UsageError } from "../../errors.js";
 import type { DecoderModel } from "../../nn/decoderModel.js";
-import { greedyRows, promptBucket } from "../../nn/generate.js";
+import { greedyBatches } from "../../nn/generate.js";
 import type { Tokenizer } from "../../tokenizer/loadTokenizer.js";
 import { exactMatch, regexExtract, stopAt } from "./answerFilters.js";
 import { processDocs } from "./docProcessors.js";
@@ -193,11 +193,26 @@ interface SampleLog {
 }
 
 function sampleLog(dir: string, task: string): SampleLog {
-  mkdirSync(dir, { recursive: true });
-  const out = createWriteStream(join(dir, `${task}.jsonl`));
+  const file = join(dir, `${task}.jsonl`);
+  const fail = (e: unknown) =>
+    new OutputError(`--log-samples: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  let fd: number;
+  try {
+    // Opened here, so a folder that cannot be written fails before any scoring.
+    mkdirSync(dir, { recursive: true });
+    fd = openSync(file, "w");
+  } catch (e) {
+    throw fail(e);
+  }
+  const out = createWriteStream("", { fd });
+  let failed: unknown;
+  out.on("error", (e) => (failed ??= e));
   return {
     write: (r) => out.write(JSON.stringify(r) + "\n"),
-    close: () => new Promise((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve()))),
+    close: () =>
+      new Promise((resolve, reject) =>
+        out.end(() => (failed === undefined ? resolve() : reject(fail(failed)))),
+      ),
   };
 }
 
@@ -225,6 +240,23 @@ function prefixToken(m: EvalModel): number {
   return id;
 }
 
+/** Log-likelihoods of `requests` at the model's length; `progress` gets the fraction done. */
+function scoreRequests(
+  m: EvalModel,
+  requests: TokenRequest[],
+  tokensPerRun: number,
+  shared: boolean,
+  progress: (fraction: number) => void,
+): Promise<Float64Array> {
+  return loglikelihoods(m.model, requests, {
+    maxLength: m.maxLength,
+    tokensPerRun,
+    padId: m.tokenizer.padId ?? m.tokenizer.eosIds[0] ?? 0,
+    shared,
+    onProgress: (done) => progress(done / requests.length),
+  });
+}
+
 /** What each kind of scoring works from. */
 interface Scoring {
   m: EvalModel;
@@ -250,20 +282,9 @@ async function scoreChoices({
     first.push(requests.length);
     for (const r of inst.requests) requests.push(encodePair(m, r.context, r.continuation));
   }
-  const perChoice = instances.map((i) => (i.kind === "multiple_choice" ? i.requests.length : 0));
-  const ll = await loglikelihoods(m.model, requests, {
-    maxLength: m.maxLength,
-    tokensPerRun: o.tokensPerRun,
-    padId: m.tokenizer.padId ?? m.tokenizer.eosIds[0] ?? 0,
-    shared: o.shared,
-    onProgress: (done) => {
-      // Requests → documents done, for the progress bar.
-      let docsDone = 0;
-      let sum = 0;
-      while (docsDone < perChoice.length && sum + perChoice[docsDone]! <= done) sum += perChoice[docsDone++]!;
-      progress(docsDone);
-    },
-  });
+  const ll = await scoreRequests(m, requests, o.tokensPerRun, o.shared, (f) =>
+    progress(Math.floor(f * instances.length)),
+  );
   const per: Record<string, number[]> = { acc: [], acc_norm: [], mc2: [] };
   instances.forEach((inst, d) => {
     if (inst.kind !== "multiple_choice") return;
@@ -301,33 +322,16 @@ async function scoreGenerations({
     // As the harness: the context is cut from the left to leave room for max_gen_toks.
     return full.slice(-(m.maxLength - maxGen));
   });
-  // Prompts sorted by length, genBatch at a time, left-padded to a length bucket: rows side by side
-  // whatever their lengths, and few graph shapes to compile.
-  const order = [...prompts.keys()].sort((a, b) => prompts[a]!.length - prompts[b]!.length);
-  const texts: string[] = new Array<string>(instances.length);
-  let done = 0;
-  let generatedTokens = 0;
-  for (let k = 0; k < order.length; k += o.genBatch) {
-    const ids = order.slice(k, k + o.genBatch);
-    const longest = prompts[ids.at(-1)!]!.length;
-    const outs = await greedyRows(
-      m.model,
-      ids.map((i) => prompts[i]!),
-      maxGen,
-      m.tokenizer.eosIds,
-      (_, out) => {
-        const text = m.tokenizer.decode([...out], { skipSpecialTokens: true });
-        return spec.until.some((s) => text.includes(s));
-      },
-      { padTo: promptBucket(longest), rows: o.genBatch },
-    );
-    for (const row of outs) generatedTokens += row.length;
-    ids.forEach(
-      (i, b) => (texts[i] = stopAt(m.tokenizer.decode(outs[b]!, { skipSpecialTokens: true }), spec.until)),
-    );
-    done += ids.length;
-    progress(done);
-  }
+  const decode = (ids: readonly number[]) => m.tokenizer.decode([...ids], { skipSpecialTokens: true });
+  const outs = await greedyBatches(m.model, prompts, {
+    maxTokens: maxGen,
+    stopIds: m.tokenizer.eosIds,
+    batch: o.genBatch,
+    stopped: (out) => spec.until.some((s) => decode(out).includes(s)),
+    onProgress: progress,
+  });
+  const generatedTokens = outs.reduce((a, row) => a + row.length, 0);
+  const texts = outs.map((row) => stopAt(decode(row), spec.until));
   const opts = {
     ignoreCase: spec.ignore_case,
     ignorePunctuation: spec.ignore_punctuation,
@@ -399,13 +403,9 @@ async function scoreRolling({
     }
   }
   // Every window of every document in one batched pass.
-  const ll = await loglikelihoods(m.model, requests, {
-    maxLength: m.maxLength,
-    tokensPerRun: Math.max(o.tokensPerRun, m.maxLength),
-    padId: m.tokenizer.padId ?? m.tokenizer.eosIds[0] ?? 0,
-    shared: false,
-    onProgress: (done) => progress(Math.floor((done / requests.length) * instances.length)),
-  });
+  const ll = await scoreRequests(m, requests, Math.max(o.tokensPerRun, m.maxLength), false, (f) =>
+    progress(Math.floor(f * instances.length)),
+  );
   const sums = new Float64Array(instances.length);
   owner.forEach((d, r) => (sums[d] = sums[d]! + ll[r]!));
   const docs = instances.flatMap((inst, d) => {

@@ -253,6 +253,22 @@ test("bad input: one line naming the file, task and record, exit 2", () => {
       /w.jsonl:1/,
     ],
   ];
+  // A log folder that cannot be made: one line, exit 1, found before any scoring.
+  const blocked = runCli([
+    "eval",
+    model,
+    "--task",
+    `arc_challenge=${arcFile(arcRow(0))}`,
+    "--shots",
+    "0",
+    "--log-samples",
+    join(bad("file-not-folder", "x"), "logs"),
+  ]);
+  assert.equal(blocked.code, 1, blocked.stderr);
+  assert.match(
+    blocked.stderr,
+    /^deepen: --log-samples: cannot write .*file-not-folder\/logs\/arc_challenge.jsonl: ENOTDIR\n$/,
+  );
   for (const [args, expected] of cases) {
     const r = runCli(["eval", model, ...args]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
