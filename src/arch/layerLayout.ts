@@ -5,7 +5,7 @@ import { previewJson } from "../checkpoint/previewJson.js";
 import type { TensorEntry } from "../checkpoint/safetensorsHeader.js";
 import type { ArchFamily } from "./families.js";
 import { findFamily } from "./findFamily.js";
-import { checkTensorNames, layerIndexOf } from "./tensorSet.js";
+import { checkTensorSet, layerIndexOf } from "./tensorSet.js";
 
 /**
  * The most layers a config.json may declare. The deepest published decoders have about 130 (Llama
@@ -103,9 +103,9 @@ export function layerLayout(model: ModelFolder): LayerLayout {
       }
     }
   }
-  // Layers agree with each other; now with the architecture (a norm missing from every layer, or
-  // the final norm, would otherwise be written out missing).
-  checkTensorNames(model, family, n);
+  // Layers agree with each other; now with the architecture and config.json (a norm missing from
+  // every layer, or the final norm, would otherwise be written out missing; a wrong size key copied).
+  checkTensorSet(model, family, n);
   // Head/tail in a fixed order: family table order first, then by name, so output bytes never depend on shard order.
   const order = (list: TensorEntry[], known: string[]) =>
     list.sort(

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { type DType, torchName } from "../checkpoint/dtype.js";
 import { CONFIG_FILE, type ModelConfig } from "../checkpoint/modelFolder.js";
+import { previewJson } from "../checkpoint/previewJson.js";
 import { CheckpointError } from "../errors.js";
 import type { LayerLayout } from "./layerLayout.js";
 
@@ -28,6 +29,22 @@ const same = (a: readonly unknown[], b: readonly unknown[]) =>
   a.length === b.length && a.every((v, i) => JSON.stringify(v) === JSON.stringify(b[i]));
 
 /**
+ * A per-layer key that is neither a list nor null cannot be rewritten layer by layer, and copying it
+ * would describe layers the output does not have; layer_types' entries name attention kinds.
+ */
+function checkLayerArray(key: string, value: unknown, configFile: string): void {
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value))
+    throw new CheckpointError(configFile, `${key} must list one value per layer, got ${previewJson(value)}`);
+  const bad = key === "layer_types" ? value.find((t) => typeof t !== "string") : undefined;
+  if (bad !== undefined)
+    throw new CheckpointError(
+      configFile,
+      `layer_types has ${previewJson(bad)}, which is not an attention kind`,
+    );
+}
+
+/**
  * The output's config.json: the config source's, with the layer count and every per-layer
  * setting rewritten so that output layer j behaves as the source layer it was copied from.
  */
@@ -43,6 +60,7 @@ export function rewriteConfig(plan: LayerMap): RewrittenConfig {
   // Per-layer arrays: output layer j takes its source layer's entry.
   for (const key of family.layerArrays) {
     const arrays = layouts.map((l) => l.model.config[key]);
+    arrays.forEach((arr, m) => checkLayerArray(key, arr, join(layouts[m]!.model.dir, CONFIG_FILE)));
     if (!arrays.some(Array.isArray)) continue;
     config[key] = plan.layers.map((src) => {
       const arr = arrays[src.model];

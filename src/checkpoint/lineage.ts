@@ -2,11 +2,15 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckpointError } from "../errors.js";
+import { JsonTextError, parseJson } from "./parseJson.js";
 
 /** Written beside the weights of every deepen output: how the model was made, for people and for later steps. */
 export const LINEAGE_FILE = "deepen.json";
 /** A lineage is a few KB per generation; a huge one is not ours. */
 const MAX_LINEAGE_BYTES = 16 * 1024 * 1024;
+/** Each generation nests its parents about three levels deeper; 1024 levels is ~300 generations,
+ * and stays far below the depth where writing the lineage back (JSON.stringify) overflows the stack. */
+const MAX_LINEAGE_DEPTH = 1024;
 
 export interface Lineage {
   deepen_version: string;
@@ -31,11 +35,18 @@ export async function readLineage(dir: string): Promise<Lineage | undefined> {
   if (text.length > MAX_LINEAGE_BYTES) throw new CheckpointError(file, "too large to be a deepen lineage");
   let value: Lineage;
   try {
-    value = JSON.parse(text) as Lineage;
+    value = parseJson(text, { maxDepth: MAX_LINEAGE_DEPTH }) as Lineage;
   } catch (e) {
-    throw new CheckpointError(file, `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
+    if (!(e instanceof JsonTextError)) throw e;
+    throw new CheckpointError(file, e.syntax ? `not valid JSON (${e.message})` : e.message);
   }
-  if (!Array.isArray(value.sources) || !Array.isArray(value.layer_map) || !Array.isArray(value.parents)) {
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    !Array.isArray(value.sources) ||
+    !Array.isArray(value.layer_map) ||
+    !Array.isArray(value.parents)
+  ) {
     throw new CheckpointError(file, "not a deepen lineage (needs sources, layer_map and parents)");
   }
   return value;

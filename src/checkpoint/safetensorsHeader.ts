@@ -206,7 +206,10 @@ export function encodeSafetensorsHeader(
   entries: readonly { name: string; dtype: DType; shape: readonly number[]; begin: number; end: number }[],
   metadata: Record<string, string>,
 ): Buffer {
-  const obj: Record<string, unknown> = { __metadata__: metadata };
+  // No prototype: a tensor named "__proto__" (JSON allows it, and the reader keeps it) must become a
+  // key like any other, not replace the object's prototype and vanish from the header.
+  const obj = Object.create(null) as Record<string, unknown>;
+  obj.__metadata__ = metadata;
   for (const e of entries) obj[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [e.begin, e.end] };
   let json = Buffer.from(JSON.stringify(obj), "utf8");
   const pad = (DATA_ALIGNMENT - ((HEADER_LENGTH_BYTES + json.length) % DATA_ALIGNMENT)) % DATA_ALIGNMENT;

@@ -106,7 +106,7 @@ export async function writeShards(
   const shards = planShards(tensors, opts.shardBytes ?? DEFAULT_SHARD_BYTES);
   const io = new StreamContext();
   let written = 0;
-  const weightMap: Record<string, string> = {};
+  const weightMap = Object.create(null) as Record<string, string>; // tensor names are file data: "__proto__" is a name
   const files: string[] = [];
   let totalSize = 0;
   try {

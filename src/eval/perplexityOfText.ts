@@ -84,12 +84,19 @@ export async function perplexityOfText(
 }
 
 /** A NaN or infinite NLL is no measurement (JSON would print it as null): the model's outputs are
- * not finite, and that is an error, not a result. */
+ * not finite, and that is an error, not a result. So is a perplexity past float64's range (a mean
+ * NLL over ~709 nats per token, where a uniform guess over any real vocabulary costs under 13): its
+ * logits are degenerate, and JSON would print that perplexity as null too. */
 function finite(modelDir: string, r: DataPerplexityResult): DataPerplexityResult {
   if (!Number.isFinite(r.nll))
     throw new CheckpointError(
       modelDir,
       `the mean NLL is ${r.nll}: the model's outputs are not finite numbers (non-finite weights, or config.json values that make them so)`,
+    );
+  if (!Number.isFinite(r.perplexity))
+    throw new CheckpointError(
+      modelDir,
+      `the mean NLL is ${r.nll.toFixed(1)} nats per token, so the perplexity is past the float range: the model's logits are degenerate (weights or config.json values that scale them)`,
     );
   return r;
 }

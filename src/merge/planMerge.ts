@@ -16,7 +16,7 @@ import type { MergeConfig, MergeSource, Settings } from "./mergeConfig.js";
 import { seekableMulberry32 } from "./methods/chunked.js";
 import type { ChunkedInput, MergeMethod, ParamSpec } from "./methods/method.js";
 import { Kernels } from "./kernels/kernels.js";
-import { ElementwiseSession, streamedMergeTensor } from "./stream.js";
+import { DEPTH, ElementwiseSession, streamedMergeTensor } from "./stream.js";
 
 /** One input of one output tensor. */
 interface TensorInput {
@@ -279,6 +279,20 @@ function resolve(
  */
 export const MERGE_CHUNK = 1 << 22;
 
+/**
+ * The most bytes a merge's chunk buffers take together: DEPTH chunks of every input and of the
+ * output, as float32. A merge of a few models stays at MERGE_CHUNK; one of hundreds of models
+ * takes shorter chunks instead of growing past the kernels' memory (4 GiB for WebAssembly).
+ */
+export const MERGE_BUFFER_BYTES = 1 << 30;
+
+/** Elements per chunk for a merge of `inputs` models: `requested`, or less to stay within MERGE_BUFFER_BYTES. */
+export function chunkFor(inputs: number, requested: number): number {
+  const fits = Math.floor(MERGE_BUFFER_BYTES / (DEPTH * (inputs + 1) * 4));
+  // A reduced chunk stays a multiple of 1024 elements, as long reads and the kernels' groups like.
+  return requested <= fits ? requested : Math.max(1024, fits - (fits % 1024));
+}
+
 /** How the output tensors are streamed. */
 export interface StreamOptions {
   /** Elements per chunk of a streamed merge (default MERGE_CHUNK); tests use small ones. */
@@ -288,7 +302,8 @@ export interface StreamOptions {
 /** The output tensors of a plan, each merged when written. */
 export function mergeTensors(plan: MergePlan, seed: number, opts: StreamOptions = {}): OutputTensor[] {
   const fail = (d: string) => new RecipeError(plan.config.file, d);
-  const chunk = opts.chunkElements ?? MERGE_CHUNK;
+  const inputs = Math.max(1, ...plan.tensors.map((t) => t.inputs.length));
+  const chunk = chunkFor(inputs, opts.chunkElements ?? MERGE_CHUNK);
   // Elementwise merges with a SIMD formula stream their tensors as one sequence of chunks.
   const session = plan.method.simd ? new ElementwiseSession(chunk) : undefined;
   return plan.tensors.map((pt) => {

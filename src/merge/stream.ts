@@ -62,7 +62,7 @@ function quiet<T>(p: Promise<T>): Promise<T> {
 }
 
 /** Chunks in flight: reads run up to DEPTH − 1 chunks ahead of the work, writes up to DEPTH − 1 behind. */
-const DEPTH = 3;
+export const DEPTH = 3;
 
 /**
  * Runs `work` on chunks [s, s + step) of [0, total) in order, `read` having filled the chunk's slot
@@ -278,10 +278,12 @@ export class ElementwiseSession {
     const it = this.items[index]!;
     const k = this.kernels!;
     if (this.slots.length === 0) {
-      // Every input and output slot takes a chunk of F32, the widest dtype a kernel handles.
+      // Every input and output slot takes a chunk of F32, the widest dtype a kernel handles; no
+      // chunk is longer than the longest tensor, so small models take small buffers.
+      const elements = Math.min(this.step, Math.max(1, ...this.items.map((i) => i.total)));
       this.slots = Array.from({ length: DEPTH }, () => ({
-        inputs: Array.from({ length: this.inputs }, () => k.alloc(4 * this.step)),
-        out: k.alloc(4 * this.step),
+        inputs: Array.from({ length: this.inputs }, () => k.alloc(4 * elements)),
+        out: k.alloc(4 * elements),
       }));
     }
     const first = it.first;

@@ -3,6 +3,7 @@
 // status 0: rms_norm_eps ≤ 0 divides by zero (NaN), a rope_theta of 0 or a negative rope factor
 // scrambles positions, an activation the engine does not compute would run as the variant's own.
 
+import { configDims } from "../arch/configDims.js";
 import { checkLayerCount } from "../arch/layerLayout.js";
 import { previewJson } from "../checkpoint/previewJson.js";
 import { CheckpointError } from "../errors.js";
@@ -27,23 +28,12 @@ export function checkDecoderConfig(raw: Record<string, unknown>, variant: Varian
   const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
   const isPositiveInt = (v: unknown): v is number => isNumber(v) && Number.isInteger(v) && v > 0;
 
-  for (const key of ["hidden_size", "intermediate_size", "num_attention_heads", "vocab_size"]) {
-    if (!isPositiveInt(raw[key])) throw fail(`${key} must be a positive integer, ${got(raw[key])}`);
-  }
+  configDims(raw, configFile);
   const layers = checkLayerCount(raw, "num_hidden_layers", configFile);
-  for (const key of [
-    "num_key_value_heads",
-    "head_dim",
-    "max_position_embeddings",
-    "sliding_window_pattern",
-  ]) {
+  for (const key of ["max_position_embeddings", "sliding_window_pattern"]) {
     if (raw[key] !== undefined && !isPositiveInt(raw[key]))
       throw fail(`${key} must be a positive integer, ${got(raw[key])}`);
   }
-  if (raw.head_dim === undefined && (raw.hidden_size as number) % (raw.num_attention_heads as number) !== 0)
-    throw fail(
-      `hidden_size ${raw.hidden_size as number} does not split into ${raw.num_attention_heads as number} heads, and there is no head_dim`,
-    );
 
   // Present means used: null is not "the default" to the engine or to transformers.
   for (const key of [
@@ -96,6 +86,12 @@ export function checkDecoderConfig(raw: Record<string, unknown>, variant: Varian
   }
 }
 
+const REQUIRED_ROPE_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
+  ["linear", ["factor"]],
+  ["dynamic", ["factor"]],
+  ["llama3", ["factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"]],
+]);
+
 /** rope_scaling's fields (whether the engine computes its type is resolveDecoder's check). */
 function checkRopeScaling(rs: unknown, fail: (detail: string) => CheckpointError): void {
   if (rs === undefined || rs === null) return;
@@ -112,10 +108,15 @@ function checkRopeScaling(rs: unknown, fail: (detail: string) => CheckpointError
   };
   for (const key of ["factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"])
     positive(key);
-  if ((r.rope_type ?? r.type) === "llama3") {
-    // The defaults are rope.ts's; llama3 interpolates between the two wavelengths they set.
-    const low = (r.low_freq_factor as number | undefined) ?? 1;
-    const high = (r.high_freq_factor as number | undefined) ?? 4;
+  // The keys each type needs, as transformers' rope validation requires them (it refuses the config
+  // without them): a default here would invent a context extension the checkpoint never had.
+  const type = (r.rope_type ?? r.type ?? "default") as string;
+  const missing = (REQUIRED_ROPE_KEYS.get(type) ?? []).filter((k) => r[k] === undefined);
+  if (missing.length > 0) throw fail(`rope_scaling type ${type} needs ${missing.join(", ")}`);
+  if (type === "llama3") {
+    // llama3 interpolates between the two wavelengths these set.
+    const low = r.low_freq_factor as number;
+    const high = r.high_freq_factor as number;
     if (!(high > low))
       throw fail(`rope_scaling.high_freq_factor (${high}) must be greater than low_freq_factor (${low})`);
   }

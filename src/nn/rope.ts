@@ -12,10 +12,11 @@ export function inverseFrequencies(
   const inv = Float64Array.from({ length: half }, (_, i) => 1 / theta ** ((2 * i) / headDim));
   const kind = scaling?.rope_type ?? scaling?.type;
   if (kind === "llama3") {
-    const factor = scaling!.factor ?? 8;
-    const low = scaling!.low_freq_factor ?? 1;
-    const high = scaling!.high_freq_factor ?? 4;
-    const oldCtx = scaling!.original_max_position_embeddings ?? 8192;
+    // checkDecoderConfig has required all four, as transformers does.
+    const factor = scaling!.factor!;
+    const low = scaling!.low_freq_factor!;
+    const high = scaling!.high_freq_factor!;
+    const oldCtx = scaling!.original_max_position_embeddings!;
     const lowWavelen = oldCtx / low;
     const highWavelen = oldCtx / high;
     for (let i = 0; i < half; i++) {

@@ -7,8 +7,10 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { withAtomicOutput } from "../checkpoint/atomicOutput.js";
 import { writeFolderFiles } from "../checkpoint/folderFiles.js";
+import { MAX_JSON_DEPTH } from "../checkpoint/jsonFile.js";
 import type { Lineage } from "../checkpoint/lineage.js";
 import type { ModelConfig } from "../checkpoint/modelFolder.js";
+import { JsonTextError, parseJson } from "../checkpoint/parseJson.js";
 import { readSafetensorsHeader } from "../checkpoint/safetensorsHeader.js";
 import { type OutputTensor, readTensorCopy, StreamContext } from "../checkpoint/tensorStream.js";
 import { writeSafetensorsFile, writeShards } from "../checkpoint/writeShards.js";
@@ -106,9 +108,10 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
   if (text.length > MAX_STATE_BYTES) throw new CheckpointError(file, "too large to be a trainer state");
   let state: TrainerState;
   try {
-    state = JSON.parse(text) as TrainerState;
+    state = parseJson(text, { maxDepth: MAX_JSON_DEPTH }) as TrainerState;
   } catch (e) {
-    throw new CheckpointError(file, `not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
+    if (!(e instanceof JsonTextError)) throw e;
+    throw new CheckpointError(file, e.syntax ? `not valid JSON (${e.message})` : e.message);
   }
   if (!isObject(state)) throw new CheckpointError(file, "not a JSON object");
   if (state.format === 1) {

@@ -112,6 +112,48 @@ test("a model without a tensor its architecture needs is refused, even when its 
   );
 });
 
+test("a config.json whose sizes no longer describe the tensors is refused, naming the tensor, before anything is written", async () => {
+  const dir = await fixture(root, { family: "llama", layers: 2 });
+  const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, number>;
+  const { hidden_size: h, intermediate_size: i, num_key_value_heads: kv, head_dim: hd } = cfg;
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [
+      { hidden_size: h! * 2 },
+      /model\.embed_tokens\.weight is \[\d+, \d+\], but config\.json's sizes make it/,
+    ],
+    [
+      { intermediate_size: i! + 1 },
+      new RegExp(
+        `mlp\\.gate_proj\\.weight is \\[${i}, ${h}\\], but config\\.json's sizes make it \\[${i! + 1}, ${h}\\]`,
+      ),
+    ],
+    [{ num_attention_heads: 1 }, /q_proj\.weight is \[\d+, \d+\], but config\.json's sizes make it/],
+    [{ num_key_value_heads: kv! * 2 }, /k_proj\.weight is \[\d+, \d+\], but config\.json's sizes make it/],
+    [{ head_dim: hd! / 2 }, /q_proj\.weight is \[\d+, \d+\], but config\.json's sizes make it/],
+    [
+      { vocab_size: 7 },
+      /model\.embed_tokens\.weight is \[\d+, \d+\], but config\.json's sizes make it \[7, \d+\]/,
+    ],
+    [{ intermediate_size: null }, /config\.json: intermediate_size must be a positive integer, got null/],
+    [{ tie_word_embeddings: 0 }, /config\.json: tie_word_embeddings must be true or false, got 0/],
+  ];
+  for (const [edit, pattern] of cases) {
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...cfg, ...edit }));
+    await assert.rejects(
+      (async () => layerLayout(await openModelFolder(dir)))(),
+      (e: Error) => e instanceof CheckpointError && pattern.test(e.message),
+    );
+  }
+  // Keys with transformers' defaults: no num_key_value_heads is multi-head attention, no head_dim is hidden ÷ heads.
+  const mha = await fixture(root, { family: "llama", layers: 1, dims: { kvHeads: 4, heads: 4 } });
+  const mhaCfg = JSON.parse(readFileSync(join(mha, "config.json"), "utf8")) as Record<string, unknown>;
+  delete mhaCfg.num_key_value_heads;
+  if (mhaCfg.head_dim === (mhaCfg.hidden_size as number) / (mhaCfg.num_attention_heads as number))
+    delete mhaCfg.head_dim;
+  writeFileSync(join(mha, "config.json"), JSON.stringify(mhaCfg));
+  assert.equal(layerLayout(await openModelFolder(mha)).layers, 1);
+});
+
 test("a layer count past the named limit, or past the layers the weights hold, is refused before anything is sized by it", async () => {
   const dir = await fixture(root, { family: "llama", layers: 3 });
   const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));

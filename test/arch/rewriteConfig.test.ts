@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CheckpointError } from "../../src/errors.js";
@@ -16,6 +17,22 @@ test("layer_types follows each layer to its new place", async () => {
   await upscale({ model: src, out, drop: 2 });
   // A = 0..3, B = 2..5
   assert.deepEqual(readJson(join(out, "config.json")).layer_types, [S, F, F, S, F, S, S, F]);
+});
+
+test("a per-layer key that is not a list, or layer_types with a non-string kind, is refused before writing", async () => {
+  for (const [value, pattern] of [
+    ["full_attention", /layer_types must list one value per layer, got "full_attention"/],
+    [{ 0: F }, /layer_types must list one value per layer, got \{"0":"full_attention"\}/],
+    [[F, 1, F, F], /layer_types has 1, which is not an attention kind/],
+  ] as const) {
+    const src = await fixture(root, { family: "llama", layers: 4, config: { layer_types: value } });
+    const out = join(root, "lt-bad");
+    await assert.rejects(
+      upscale({ model: src, out, drop: 1 }),
+      (e: Error) => e instanceof CheckpointError && pattern.test(e.message),
+    );
+    assert.equal(existsSync(out), false);
+  }
 });
 
 test("Gemma 3's index pattern: layers that would change kind get an explicit layer_types and a note", async () => {

@@ -40,3 +40,28 @@ test("writes config, lineage and card, and carries only the source's tokenizer a
   for (const f of ["tokenizer.json", "tokenizer_config.json"])
     assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(src, f))), `${f} carried unchanged`);
 });
+
+test("a lineage file that is not one, or nests past its limit, is one error naming it", async () => {
+  const dir = join(root, "bad-lineage");
+  mkdirSync(dir);
+  const cases: [string, RegExp][] = [
+    [
+      `{"sources": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`,
+      /deepen\.json: nests deeper than 1024 levels/,
+    ],
+    ["[1]", /deepen\.json: not a deepen lineage/],
+    ["{", /deepen\.json: not valid JSON/],
+  ];
+  for (const [text, pattern] of cases) {
+    writeFileSync(join(dir, LINEAGE_FILE), text);
+    await assert.rejects(
+      readLineage(dir),
+      (e: Error) => e.name === "CheckpointError" && pattern.test(e.message),
+    );
+  }
+  // A long chain of generations stays readable: 300 nested parents.
+  let deep: Lineage = lineage;
+  for (let i = 0; i < 300; i++) deep = { ...lineage, parents: [deep] };
+  writeFileSync(join(dir, LINEAGE_FILE), JSON.stringify(deep));
+  assert.equal((await readLineage(dir))!.parents.length, 1);
+});

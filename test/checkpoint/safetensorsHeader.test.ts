@@ -204,3 +204,18 @@ test("deep nesting is refused while parsing, and a message never carries a whole
     /tensor name "n+… has 5000 characters, over the 1024-character limit/,
   );
 });
+
+test('a tensor named "__proto__" is written and read as a name like any other', async () => {
+  const hdr = encodeSafetensorsHeader(
+    [
+      { name: "__proto__", dtype: "F32", shape: [2], begin: 0, end: 8 },
+      { name: "b", dtype: "F32", shape: [1], begin: 8, end: 12 },
+    ],
+    {},
+  );
+  assert.match(hdr.toString("utf8", 8), /"__proto__":\{"dtype":"F32"/);
+  const p = join(dir, "proto.safetensors");
+  writeFileSync(p, Buffer.concat([hdr, Buffer.alloc(12)]));
+  const h = await readSafetensorsHeader(p);
+  assert.deepEqual([...h.tensors.keys()].sort(), ["__proto__", "b"]);
+});

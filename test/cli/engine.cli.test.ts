@@ -203,6 +203,14 @@ test("eval refuses config values, tensors and token ids it would misuse, and nev
         ),
       /: the mean NLL is NaN: the model's outputs are not finite numbers/,
     ],
+    [
+      config({ logits_scaling: 1e-6 }),
+      /: the mean NLL is \d+\.\d nats per token, so the perplexity is past the float range/,
+    ],
+    [
+      config({ tie_word_embeddings: "false" }),
+      /config\.json: tie_word_embeddings must be true or false, got "false"/,
+    ],
     [vocab("<pad>", 300), /tokenizer\.json: assigns token ids up to 300, past config\.json's vocab_size 288/],
     [vocab("a", -1), /tokenizer\.json: token "a" has id -1; token ids run from 0 to 16777215/],
     [vocab("a", 1e9), /tokenizer\.json: token "a" has id 1000000000; token ids run from 0/],

@@ -300,6 +300,19 @@ test("hostile inputs (issue 15): refused with one line before anything is writte
       (d) => editTensors(d, (ts) => ts.filter((t) => !t.name.endsWith(".input_layernorm.weight"))),
       /has no tensor model\.layers\.0\.input_layernorm\.weight, which LlamaForCausalLM needs \(and 3 more\)/,
     ],
+    // Sizes that no longer describe the tensors: the output would carry a config no loader can use.
+    [
+      config({ num_attention_heads: 8 }),
+      /model\.layers\.0\.self_attn\.q_proj\.weight is \[\d+, \d+\], but config\.json's sizes make it \[\d+, \d+\]\n$/,
+    ],
+    [
+      config({ tie_word_embeddings: "no" }),
+      /config\.json: tie_word_embeddings must be true or false, got "no"\n$/,
+    ],
+    [
+      config({ layer_types: "full_attention" }),
+      /config\.json: layer_types must list one value per layer, got "full_attention"\n$/,
+    ],
     // Layer counts: past the named limit (the heap ran out), past the layers present.
     [config({ num_hidden_layers: 1e9 }), /num_hidden_layers = 1000000000 is over the 1024-layer limit/],
     [config({ num_hidden_layers: 6 }), /num_hidden_layers = 6, but the weights hold layers 0-3 only/],

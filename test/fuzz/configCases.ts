@@ -221,6 +221,11 @@ function ropeScalingExpect(v: unknown): Expect {
   if ("factor" in rs && !positiveFinite(rs.factor))
     return FAIL(`rope_scaling.factor ${show(rs.factor)} is not a positive number`);
   if (type !== "default" && !("factor" in rs)) return FAIL(`rope_scaling type ${type} needs a factor`);
+  // transformers refuses llama3 without its three other keys (the cases never write them).
+  if (type === "llama3" && !("original_max_position_embeddings" in rs))
+    return FAIL(
+      "rope_scaling type llama3 needs low_freq_factor, high_freq_factor, original_max_position_embeddings",
+    );
   return type === "default" ? SAME : ANY;
 }
 
@@ -262,19 +267,17 @@ function keyExpect(
       if (tensorsOut || after === DELETED) return SAME;
       return ropeScalingExpect(after);
     case "layer_types": {
-      // transformers checks layer_types has one known type per layer; a layer map rewrites it per layer.
+      // A layer map rewrites layer_types per layer: it needs one attention kind (a string) per layer;
+      // surgery carries kinds it does not know with their layers, as it carries their tensors.
       const n = config.num_hidden_layers;
       const ok =
         after === DELETED ||
-        (Array.isArray(after) &&
-          after.length === n &&
-          after.every((t) => t === "full_attention" || t === "sliding_attention"));
+        after === null ||
+        (Array.isArray(after) && after.length === n && after.every((t) => typeof t === "string"));
       // A merge of whole models keeps the layers, so it copies the key as any other; eval of a llama ignores it.
       if (cmd === "eval") return ANY;
       if (cmd === "merge") return SAME;
-      return ok
-        ? SAME
-        : FAIL(`${was}: not one known layer type per layer, so the layer map cannot rewrite it`);
+      return ok ? SAME : FAIL(`${was}: not one layer type per layer, so the layer map cannot rewrite it`);
     }
     case "model_type":
     case "bos_token_id":

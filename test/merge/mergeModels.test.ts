@@ -3,7 +3,10 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { RecipeError } from "../../src/errors.js";
+import { DTYPE_BYTES, decodeFloats } from "../../src/checkpoint/dtype.js";
 import { mergeModels } from "../../src/merge/mergeModels.js";
+import { chunkFor, MERGE_BUFFER_BYTES, MERGE_CHUNK } from "../../src/merge/planMerge.js";
+import { DEPTH } from "../../src/merge/stream.js";
 import { BUILTIN_TEMPLATES } from "../../src/tokenizer/builtinTemplates.js";
 import { editTensors, fixture, modelTensors, readJson, runCli, tempDir } from "../helpers.js";
 import { expectCarried, expectSameFiles } from "../surgery/expectOutput.js";
@@ -149,6 +152,16 @@ test("bad configs: one-line errors naming the config", async () => {
     /tensor model\.layers\.0\.mlp\.down_proj\.weight is \[64, 128\] in .* but \[64, 192\] in /,
   );
   await rejects(two(a, holes, "linear"), /has no tensor model\.norm\.weight/);
+  // A config whose sizes no longer describe its tensors would be copied into the merge: refused.
+  const lying = await fixture(root, { family: "llama", layers: 3 });
+  writeFileSync(
+    join(lying, "config.json"),
+    JSON.stringify({ ...readJson(join(lying, "config.json")), num_key_value_heads: 4 }),
+  );
+  await rejects(
+    two(lying, a, "linear"),
+    /k_proj\.weight is \[32, 64\], but config\.json's sizes make it \[64, 64\]/,
+  );
   await rejects(two(a, b, "frobnicate"), /unknown merge_method frobnicate \(known: .*linear.*\)/);
   await rejects(
     two(a, b, "linear", "parameters:\n  wieght: 1\n"),
@@ -250,4 +263,29 @@ test("names of the object prototype are unknown names: merge_method, parameters,
   const up = runCli(["upscale", a, "-o", out(), "--dtype", "constructor"]);
   assert.equal(up.stderr, "deepen: --dtype constructor: expected one of bf16, f16, f32\n");
   assert.equal(up.code, 2);
+});
+
+test("a merge of hundreds of models takes shorter chunks instead of outgrowing the kernels' memory", async () => {
+  // 200 inputs at the default 4M-element chunk would need 3 × 201 × 16 MiB of buffers (9.4 GiB).
+  assert.ok(chunkFor(200, MERGE_CHUNK) * DEPTH * 201 * 4 <= MERGE_BUFFER_BYTES);
+  assert.equal(chunkFor(3, MERGE_CHUNK), MERGE_CHUNK);
+  const entries = [a, ...Array.from({ length: 199 }, () => b)]
+    .map((m) => `  - model: ${m}\n    parameters:\n      weight: 1.0\n`)
+    .join("");
+  const o = out();
+  await mergeModels(config(`models:\n${entries}merge_method: linear\n`), { out: o });
+  const [ta, tb, to] = [await modelTensors(a), await modelTensors(b), await modelTensors(o)];
+  const name = "model.layers.1.mlp.up_proj.weight";
+  const [xa, xb, xo] = [ta, tb, to].map((t) => {
+    const { entry, bytes } = t.get(name)!;
+    const x = new Float32Array(bytes.length / DTYPE_BYTES[entry.dtype]);
+    decodeFloats(entry.dtype, bytes, x);
+    return x;
+  });
+  // The output is written in the inputs' dtype: compare within its rounding.
+  for (let i = 0; i < xo!.length; i += 97)
+    assert.ok(
+      Math.abs(xo![i]! - (xa![i]! + 199 * xb![i]!) / 200) <= 1e-2 * Math.abs(xo![i]!) + 1e-6,
+      `element ${i}`,
+    );
 });

@@ -72,10 +72,37 @@ test("rope_scaling: a factor of zero or below, a non-object, or llama3 factors o
   );
   refused(
     "llama",
-    { rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 4, high_freq_factor: 4 } },
+    {
+      rope_scaling: {
+        rope_type: "llama3",
+        factor: 8,
+        low_freq_factor: 4,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192,
+      },
+    },
     "rope_scaling.high_freq_factor (4) must be greater than low_freq_factor (4)",
   );
-  resolveDecoder(config("llama", { rope_scaling: { rope_type: "llama3", factor: 8 } }), FILE);
+  // The keys transformers requires of each type: without them it refuses the config too.
+  refused(
+    "llama",
+    { rope_scaling: { rope_type: "llama3", factor: 8 } },
+    "rope_scaling type llama3 needs low_freq_factor, high_freq_factor, original_max_position_embeddings",
+  );
+  refused("llama", { rope_scaling: { type: "linear" } }, "rope_scaling type linear needs factor");
+  refused("llama", { rope_scaling: { rope_type: "dynamic" } }, "rope_scaling type dynamic needs factor");
+  resolveDecoder(
+    config("llama", {
+      rope_scaling: {
+        rope_type: "llama3",
+        factor: 8,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192,
+      },
+    }),
+    FILE,
+  );
 });
 
 test("an activation the engine does not compute is refused instead of running as SiLU", () => {

@@ -63,6 +63,7 @@ test("a damaged trainer state is named with what is wrong, not met as a crash on
     [{ ...good, fingerprint: [1] }, /fingerprint must be a JSON object/],
     [{ ...good, step: -1 }, /step must be a non-negative integer, got -1/],
     [{ ...good, objective: 3 }, /objective must be a string/],
+    [{ ...good, settings: JSON.parse("[".repeat(200) + "]".repeat(200)) }, /nests deeper than 64 levels/],
   ];
   for (const [i, [state, re]] of cases.entries()) {
     await assert.rejects(

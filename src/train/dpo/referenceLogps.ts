@@ -2,9 +2,9 @@
 // over every pair's two sides, shortest first so rows pad little) and kept in the run folder, keyed
 // by what they depend on: the tokenized data, the reference model and the log-probability form.
 // A resumed run reads them back instead of running the reference again.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
-import { rename, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readJsonObject } from "../../checkpoint/jsonFile.js";
 import type { ModelFolder } from "../../checkpoint/modelFolder.js";
@@ -98,7 +98,17 @@ export async function writeReferenceCache(
 ): Promise<void> {
   const c: CacheFile = { key, train: Array.from(train), eval: Array.from(evalLogps) };
   const file = join(out, REFERENCE_CACHE_FILE);
-  // Written whole, then renamed: a half-written cache is never read back.
-  await writeFile(`${file}.tmp`, JSON.stringify(c) + "\n");
-  await rename(`${file}.tmp`, file);
+  // Written whole, then renamed: a half-written cache is never read back. The temporary name is the
+  // run folder's pattern for a save in progress, so a resume after a kill here removes it.
+  const tmp = join(
+    out,
+    `.${REFERENCE_CACHE_FILE}.deepen-tmp-${process.pid}-${randomBytes(4).toString("hex")}`,
+  );
+  try {
+    await writeFile(tmp, JSON.stringify(c) + "\n");
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }
