@@ -26,7 +26,8 @@ export function checkDecoderConfig(raw: Record<string, unknown>, variant: Varian
   const fail = (detail: string) => new CheckpointError(configFile, detail);
   const got = (v: unknown) => `got ${previewJson(v)}`;
   const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-  const isPositiveInt = (v: unknown): v is number => isNumber(v) && Number.isInteger(v) && v > 0;
+  // Safe integers only: 1e308 is an integer to JavaScript, and no size or position count of a model.
+  const isPositiveInt = (v: unknown): v is number => isNumber(v) && Number.isSafeInteger(v) && v > 0;
 
   configDims(raw, configFile);
   const layers = checkLayerCount(raw, "num_hidden_layers", configFile);
@@ -59,10 +60,10 @@ export function checkDecoderConfig(raw: Record<string, unknown>, variant: Varian
       throw fail(`${key} must be a number, ${got(raw[key])}`);
   }
   const window = raw.sliding_window;
-  if (window !== undefined && window !== null && !(isNumber(window) && Number.isInteger(window)))
+  if (window !== undefined && window !== null && !(isNumber(window) && Number.isSafeInteger(window)))
     throw fail(`sliding_window must be an integer or null, ${got(window)}`);
   const mwl = raw.max_window_layers;
-  if (mwl !== undefined && mwl !== null && !(isNumber(mwl) && Number.isInteger(mwl) && mwl >= 0))
+  if (mwl !== undefined && mwl !== null && !(isNumber(mwl) && Number.isSafeInteger(mwl) && mwl >= 0))
     throw fail(`max_window_layers must be a non-negative integer, ${got(mwl)}`);
 
   checkRopeScaling(raw.rope_scaling, fail);

@@ -90,6 +90,13 @@ test("rope_scaling: a factor of zero or below, a non-object, or llama3 factors o
     "rope_scaling type llama3 needs low_freq_factor, high_freq_factor, original_max_position_embeddings",
   );
   refused("llama", { rope_scaling: { type: "linear" } }, "rope_scaling type linear needs factor");
+  // Integers past 2⁵³ are not counts: 1e308 is an integer to JavaScript (found by the fuzz suite).
+  refused(
+    "llama",
+    { max_position_embeddings: 1e308 },
+    /max_position_embeddings must be a positive integer, got 1e\+308/,
+  );
+  refused("llama", { sliding_window: 2 ** 53 + 2 }, /sliding_window must be an integer or null/);
   refused("llama", { rope_scaling: { rope_type: "dynamic" } }, "rope_scaling type dynamic needs factor");
   resolveDecoder(
     config("llama", {
