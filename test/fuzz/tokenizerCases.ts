@@ -154,9 +154,7 @@ export function tokenizerExpect(text: string | undefined, clean: Clean): Expect 
     (id) => !(typeof id === "number" && Number.isInteger(id) && id >= 0 && id < clean.vocabSize),
   );
   if (bad !== undefined || ids.some((id) => id === undefined))
-    return FAIL(
-      `token id ${JSON.stringify(bad) ?? "undefined"} outside the ${clean.vocabSize}-row embedding`,
-    );
+    return FAIL(`token id ${shortJson(bad)} outside the ${clean.vocabSize}-row embedding`);
   return ANY;
 }
 
@@ -264,4 +262,10 @@ export function prepareTokenizer(c: TokenizerCase, ws: Workspace, clean: Clean):
     writesOutput: c.command === "upscale" || c.command === "merge",
     finiteOutput: true,
   };
+}
+
+/** A value for a message: nesting 100,000 deep (a case's own corruption) overflows JSON.stringify. */
+function shortJson(v: unknown): string {
+  if (typeof v !== "object" || v === null) return JSON.stringify(v) ?? "undefined";
+  return Array.isArray(v) ? "an array" : "an object";
 }
