@@ -78,17 +78,27 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
   }
 }
 
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 function parseHeaderJson(
   file: string,
   jsonBuf: Buffer,
   fileSize: number,
   dataStart: number,
 ): SafetensorsHeader {
+  let text: string;
+  try {
+    // As the reference implementation reads it: a byte that is not UTF-8 is an invalid header, not
+    // a replacement character in a tensor's name.
+    text = STRICT_UTF8.decode(jsonBuf);
+  } catch {
+    throw new CheckpointError(file, "header is not valid UTF-8");
+  }
   let raw: unknown;
   try {
     // Duplicate names are refused as the reference implementation does: JSON.parse would keep the
     // last entry and silently drop the first tensor.
-    raw = parseJson(jsonBuf.toString("utf8"), { maxDepth: MAX_HEADER_DEPTH, refuseDuplicateKeys: true });
+    raw = parseJson(text, { maxDepth: MAX_HEADER_DEPTH, refuseDuplicateKeys: true });
   } catch (e) {
     if (!(e instanceof JsonTextError)) throw e;
     throw new CheckpointError(

@@ -9,9 +9,11 @@ import { tempDir } from "../helpers.js";
 const dir = tempDir();
 let k = 0;
 
-/** A safetensors file with the given header object (or raw header text) and `dataBytes` bytes of data. */
+/** A safetensors file with the given header object (or raw header text or bytes) and `dataBytes` bytes of data. */
 function file(header: unknown, dataBytes: number): string {
-  const json = Buffer.from(typeof header === "string" ? header : JSON.stringify(header));
+  const json = Buffer.isBuffer(header)
+    ? header
+    : Buffer.from(typeof header === "string" ? header : JSON.stringify(header));
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
   const p = join(dir, `f${k++}.safetensors`);
@@ -76,6 +78,14 @@ test("a header that claims more bytes than the file has is truncated", async () 
 
 test("a header that is not JSON", async () => {
   await rejects(file("{not json", 0), /header is not valid JSON/);
+  // One flipped high bit in a name (found by the fuzz suite): not UTF-8, as the reference refuses it.
+  await rejects(
+    file(
+      Buffer.concat([Buffer.from('{"__metadata__":{"f'), Buffer.from([0xef]), Buffer.from('rmat":"pt"}}')]),
+      0,
+    ),
+    /header is not valid UTF-8$/,
+  );
   await rejects(file("[1,2]", 0), /header is not a JSON object/);
 });
 
