@@ -59,6 +59,32 @@ export function arg(name: string, dflt: string): string {
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Median, min and max of repeated measurements (these machines are noisy: one figure is not enough). */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+export const spread = (xs: number[]): Spread => ({
+  median: median(xs),
+  min: Math.min(...xs),
+  max: Math.max(...xs),
+  n: xs.length,
+});
+
+/** Repeats `fn` `runs` times after one warm-up run (the first run compiles and allocates); seconds each. */
+export async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<number[]> {
+  await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push((performance.now() - t0) / 1000);
+  }
+  return ts;
+}
+
 /** This process's resident high-water mark (VmHWM), in MiB; unlike getrusage's maxrss it is not inherited from the parent across exec. */
 export const peakRssMiB = () =>
   Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;

@@ -1,72 +1,77 @@
-// npm run bench:engine [-- --shape small|125m|all] [--steps N]
-// Forward and training-step throughput of the engine on two fixed Llama shapes, the effective
-// GFLOPS of a step (6 × parameters × tokens), and, measured in the same run, the MatMul ceiling of
-// this machine through onnxruntime, as the ratio of the two. With Debian's python3-torch, the same
-// model and step in PyTorch eager on the same shapes and threads (bench/torch_step.py).
-import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+// npm run bench:engine [-- --shape small|125m|all] [--runs N] [--json FILE] [--no-torch]
+// The engine's forward pass and fused training step on two fixed Llama shapes, each timed N times
+// (default 5) after a warm-up: median, min and max. The step's arithmetic is counted from the graph
+// (bench/flops.ts: projections, attention, head; the embedding is a gather) and set against two
+// ceilings measured in the same run: the best of several large GEMMs through onnxruntime with no
+// copy in the timing, and the machine's nominal FMA peak. With Debian's python3-torch, PyTorch eager
+// runs the same model and step in its best configuration (bench/torchBaseline.ts), as a ratio.
+import { rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Graph } from "../src/graph/graph.js";
+import { join } from "node:path";
+import { Graph, type Value } from "../src/graph/graph.js";
 import { toOnnx } from "../src/graph/toOnnx.js";
 import { DecoderModel } from "../src/nn/decoderModel.js";
 import { loadWeights } from "../src/nn/loadParams.js";
 import { CompiledGraph } from "../src/runtime/session.js";
-import { arg, median, peakRssMiB, TRAIN_SHAPES } from "./common.js";
-import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
 import { nextTokenBatch, nextTokenLoss } from "../src/train/nextTokenLoss.js";
 import { EngineStep } from "../src/train/engineStep.js";
+import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
+import { arg, peakRssMiB, spread, timeRuns, TRAIN_SHAPES } from "./common.js";
+import { fmaPeakGflops, forwardFlops, stepFlops } from "./flops.js";
+import { torchAvailable, torchBaseline } from "./torchBaseline.js";
 
 const which = arg("shape", "all");
-const steps = Number(arg("steps", "5"));
+const runs = Number(arg("runs", "5"));
+const jsonFile = arg("json", "");
 const threads = availableParallelism();
-const here = dirname(fileURLToPath(import.meta.url));
 
-async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number> {
-  await fn(); // warm-up: first run allocates
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push((performance.now() - t0) / 1000);
-  }
-  return median(ts);
+/**
+ * The GEMM ceiling: a chain of four square products in one graph, reduced to one number, so the
+ * timing holds the products and not the copy of a result out of onnxruntime; best of `runs`.
+ */
+async function gemmCeiling(): Promise<{ gflops: number; n: number }> {
+  const n = 2048;
+  const g = new Graph();
+  const a = g.input("a", "float32", [n, n]);
+  const b = g.input("b", "float32", [n, n]);
+  let x: Value = a;
+  for (let i = 0; i < 4; i++) x = g.op("MatMul", [x, b]);
+  const out = g.op("ReduceSum", [x], { axes: [0, 1], keepdims: 0 });
+  const graph = await CompiledGraph.create(toOnnx(g, { out }));
+  const fill = () => ({
+    dtype: "float32" as const,
+    shape: [n, n],
+    data: new Float32Array(n * n).fill(1 / n),
+  });
+  const feeds = { a: fill(), b: fill() };
+  const ts = await timeRuns(Math.max(runs, 5), () => graph.run(feeds));
+  await graph.release();
+  return { gflops: (4 * 2 * n ** 3) / Math.min(...ts) / 1e9, n };
 }
 
-async function matmulCeiling(): Promise<number> {
-  let best = 0;
-  for (const [M, K, N] of [
-    [2048, 768, 3072],
-    [2048, 2048, 2048],
-  ] as const) {
-    const g = new Graph();
-    const a = g.input("a", "float32", [M, K]);
-    const b = g.input("b", "float32", [K, N]);
-    const graph = await CompiledGraph.create(toOnnx(g, { c: g.op("MatMul", [a, b]) }));
-    const feeds = {
-      a: { dtype: "float32" as const, shape: [M, K], data: new Float32Array(M * K).fill(0.01) },
-      b: { dtype: "float32" as const, shape: [K, N], data: new Float32Array(K * N).fill(0.01) },
-    };
-    const s = await timeIt(5, () => graph.run(feeds));
-    best = Math.max(best, (2 * M * N * K) / s / 1e9);
-    await graph.release();
-  }
-  return best;
-}
-
-function torchAvailable(): boolean {
-  return spawnSync("/usr/bin/python3", ["-c", "import torch"], { encoding: "utf8" }).status === 0;
-}
-
-console.log(`bench:engine  ${threads} threads, ${steps} timed steps each (median), onnxruntime CPU`);
-const ceiling = await matmulCeiling();
-console.log(`MatMul ceiling (onnxruntime f32): ${ceiling.toFixed(1)} GFLOPS`);
-const torch = torchAvailable();
+console.log(`bench:engine  ${threads} threads, ${runs} timed runs each after a warm-up, onnxruntime CPU`);
+const ceiling = await gemmCeiling();
+const peak = fmaPeakGflops(threads);
+console.log(
+  `GEMM ceiling (onnxruntime f32, ${ceiling.n}² products, best run): ${ceiling.gflops.toFixed(1)} GFLOPS` +
+    (peak ? `; nominal FMA peak ${peak.gflops.toFixed(0)} GFLOPS (${peak.how})` : ""),
+);
+const torch = !process.argv.includes("--no-torch") && torchAvailable();
 if (!torch)
-  console.log("PyTorch: /usr/bin/python3 has no torch (apt-get install python3-torch for the side-by-side)");
+  console.log(
+    "PyTorch: /usr/bin/python3 has no torch (apt-get install python3-torch libopenblas0-openmp for the side-by-side)",
+  );
 
-for (const shape of TRAIN_SHAPES.filter((s) => which === "all" || s.name.startsWith(which))) {
+const summary: Record<string, unknown> = {
+  threads,
+  runs,
+  ceiling_gflops: ceiling.gflops,
+  fma_peak: peak,
+  shapes: [],
+};
+for (const shape of TRAIN_SHAPES.filter(
+  (s) => which === "all" || s.name.toLowerCase().startsWith(which.toLowerCase()),
+)) {
   const dir = join(tmpdir(), `deepen-bench-engine-${process.pid}`);
   await writeSyntheticModel(dir, {
     family: "llama",
@@ -81,45 +86,58 @@ for (const shape of TRAIN_SHAPES.filter((s) => which === "all" || s.name.startsW
   );
   const model = await DecoderModel.load(dir);
   const params = [...model.params.values()].reduce((a, p) => a + p.data.length, 0);
-  const fwd = await timeIt(steps, () => model.nll(tokens, tokens));
+  const fwd = spread(await timeRuns(runs, () => model.nll(tokens, tokens)));
   await model.release();
   const w = await loadWeights(dir);
   const step = await EngineStep.create(w.decoder, w.params, B, T, { loss: nextTokenLoss });
   const batch = nextTokenBatch(tokens, tokens);
-  const train = await timeIt(steps, () => step.run([batch], 1e-4));
+  const train = spread(await timeRuns(runs, () => step.run([batch], 1e-4)));
   await step.release();
   rmSync(dir, { recursive: true, force: true });
   const tok = B * T;
-  const gflops = (6 * params * tok) / train / 1e9;
+  const gflop = stepFlops(shape) / 1e9;
+  const gflops = gflop / train.median;
+  const fmt = (s: { median: number; min: number; max: number }) =>
+    `${(tok / s.median).toFixed(0)} tokens/s (${(s.median * 1000).toFixed(0)} ms, ${(s.min * 1000).toFixed(0)}–${(s.max * 1000).toFixed(0)})`;
   console.log(`\n${shape.name}: ${(params / 1e6).toFixed(1)}M parameters, batch ${B} x ${T}`);
-  console.log(`  forward      ${(tok / fwd).toFixed(0)} tokens/s (${(fwd * 1000).toFixed(0)} ms)`);
+  console.log(`  forward      ${fmt(fwd)}, ${(forwardFlops(shape) / 1e9 / fwd.median).toFixed(1)} GFLOPS`);
   console.log(
-    `  train step   ${(tok / train).toFixed(0)} tokens/s (${(train * 1000).toFixed(0)} ms), ${gflops.toFixed(1)} GFLOPS = ${((100 * gflops) / ceiling).toFixed(0)}% of the MatMul ceiling`,
+    `  train step   ${fmt(train)}: ${gflop.toFixed(0)} GFLOP a step, ${gflops.toFixed(1)} GFLOPS = ` +
+      `${((100 * gflops) / ceiling.gflops).toFixed(0)}% of the GEMM ceiling` +
+      (peak ? `, ${((100 * gflops) / peak.gflops).toFixed(0)}% of the FMA peak` : ""),
   );
-  const embedding = shape.dims.vocab * shape.dims.hidden;
-  const dense = (6 * (params - embedding) * tok) / train / 1e9;
-  console.log(
-    `               without the embedding matrix (a gather, not a matmul): ${dense.toFixed(1)} GFLOPS = ${((100 * dense) / ceiling).toFixed(0)}%`,
-  );
-  const large = shape !== TRAIN_SHAPES[0];
-  if (torch && large && !process.argv.includes("--torch-large")) {
-    console.log(
-      "  PyTorch: skipped on this shape (Debian's build takes minutes a step here); --torch-large runs it",
-    );
-  } else if (torch) {
-    const r = spawnSync(
-      "/usr/bin/python3",
-      [join(here, "..", "..", "bench", "torch_step.py"), JSON.stringify({ ...shape, steps, threads })],
-      { encoding: "utf8" },
-    );
-    if (r.status !== 0) console.log(`  PyTorch failed: ${r.stderr.trim().split("\n").pop()}`);
+  const entry: Record<string, unknown> = {
+    shape: shape.name,
+    parameters: params,
+    tokens: tok,
+    step_gflop: gflop,
+    forward_s: fwd,
+    train_s: train,
+    train_tokens_per_s: tok / train.median,
+  };
+  if (torch) {
+    const t = torchBaseline(shape, runs, threads);
+    if ("error" in t) console.log(`  PyTorch failed: ${t.error}`);
     else {
-      const t = JSON.parse(r.stdout) as { forward: number; train: number; version: string };
+      for (const r of t.tried) {
+        const f = spread(r.forward);
+        const s = spread(r.train);
+        console.log(
+          `  PyTorch ${r.version} eager, ${r.threads} thread${r.threads > 1 ? "s" : ""} (${r.blas.map((l) => l.split("/").slice(-2).join("/")).join(", ") || "BLAS ?"}): forward ${fmt(f)}; train ${fmt(s)}${r === t.best ? "  <- best" : ""}`,
+        );
+      }
+      const bf = spread(t.best.forward).median;
+      const bt = spread(t.best.train).median;
       console.log(
-        `  PyTorch ${t.version} eager: forward ${(tok / t.forward).toFixed(0)} tokens/s, train ${(tok / t.train).toFixed(0)} tokens/s; ` +
-          `deepen/PyTorch: forward ${(t.forward / fwd).toFixed(2)}x, train ${(t.train / train).toFixed(2)}x`,
+        `  deepen / PyTorch (best): forward ${(bf / fwd.median).toFixed(2)}x, train ${(bt / train.median).toFixed(2)}x`,
       );
+      entry.torch = t.tried.map((r) => ({ ...r, best: r === t.best }));
+      entry.ratio_forward = bf / fwd.median;
+      entry.ratio_train = bt / train.median;
     }
   }
+  (summary.shapes as unknown[]).push(entry);
 }
+summary.peak_rss_mib = peakRssMiB();
 console.log(`\npeak RSS ${peakRssMiB().toFixed(0)} MiB`);
+if (jsonFile) writeFileSync(jsonFile, JSON.stringify(summary, null, 2) + "\n");

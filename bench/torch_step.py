@@ -1,6 +1,8 @@
 # The same Llama forward and AdamW step as bench/engine.ts, in PyTorch eager, for a side-by-side
 # ratio. Written plainly from the architecture's definition; weights are random (speed only).
-import json, math, sys, time
+# Prints every timed run (after one warm-up), the threads and the BLAS library torch loaded: the
+# caller (bench/torchBaseline.ts) picks its best configuration.
+import json, math, resource, sys, time
 import torch
 
 cfg = json.loads(sys.argv[1])
@@ -56,7 +58,7 @@ def timed(fn, n):
     ts = []
     for _ in range(n):
         t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
-    return sorted(ts)[len(ts) // 2]
+    return ts
 
 def fwd():
     with torch.no_grad():
@@ -67,4 +69,14 @@ def step():
     loss_fn(tokens).backward()
     opt.step()
 
-print(json.dumps({"forward": timed(fwd, cfg["steps"]), "train": timed(step, cfg["steps"]), "version": torch.__version__}))
+def blas():
+    # The BLAS shared object this process mapped (Debian switches it with update-alternatives).
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.split()[-1]}
+    return sorted(libs)
+
+train = timed(step, cfg["steps"])
+forward = timed(fwd, cfg["steps"])
+print(json.dumps({"forward": forward, "train": train, "version": torch.__version__,
+                  "threads": torch.get_num_threads(), "blas": blas(),
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -1,26 +1,33 @@
-// npm run bench:train [-- --shape small|125m|all] [--steps N]
+// npm run bench:train [-- --shape small|125m|all] [--steps N] [--json FILE]
 // Training throughput through the whole trainer (`pretrain`: data loading, packing, the fused
-// AdamW step, metrics): tokens/s and effective GFLOPS (6 × parameters × tokens), median over the
-// steps after the first (which compiles the graph), peak RSS, and where Debian's python3-torch is
-// installed, the same model and step in PyTorch eager with the same threads, as a ratio.
-import { spawnSync } from "node:child_process";
+// AdamW step, metrics.jsonl): each step's time is the wall clock from the previous step's log line
+// to its own, so it holds everything the loop does, not only the step graph. Median, min and max
+// over the steps after the first (which compiles the graph); the step's arithmetic from the graph
+// (bench/flops.ts); peak RSS; and where Debian's python3-torch is installed, the same model and
+// step in PyTorch eager in its best configuration (bench/torchBaseline.ts), as a ratio.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { arg, median, peakRssMiB, TRAIN_SHAPES } from "./common.js";
+import { join } from "node:path";
+import { arg, peakRssMiB, spread, TRAIN_SHAPES } from "./common.js";
+import { stepFlops } from "./flops.js";
+import { torchAvailable, torchBaseline } from "./torchBaseline.js";
 import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
 import { pretrain } from "../src/train/pretrain.js";
 
 const which = arg("shape", "all");
-const steps = Number(arg("steps", "5"));
+const steps = Number(arg("steps", "6"));
+const jsonFile = arg("json", "");
 const threads = availableParallelism();
-const here = dirname(fileURLToPath(import.meta.url));
-const torch = spawnSync("/usr/bin/python3", ["-c", "import torch"]).status === 0;
+const torch = torchAvailable();
 
-console.log(`bench:train  ${threads} threads, ${steps} steps per shape (median of steps 2..${steps})`);
+console.log(
+  `bench:train  ${threads} threads, ${steps} steps per shape (median, min, max of steps 2..${steps})`,
+);
 const work = join(tmpdir(), `deepen-bench-train-${process.pid}`);
-for (const shape of TRAIN_SHAPES.filter((s) => which === "all" || s.name.startsWith(which))) {
+const summary: unknown[] = [];
+for (const shape of TRAIN_SHAPES.filter(
+  (s) => which === "all" || s.name.toLowerCase().startsWith(which.toLowerCase()),
+)) {
   rmSync(work, { recursive: true, force: true });
   const model = join(work, "model");
   await writeSyntheticModel(model, {
@@ -43,7 +50,8 @@ for (const shape of TRAIN_SHAPES.filter((s) => which === "all" || s.name.startsW
     ).join(" ");
     writeFileSync(join(corpus, `${d}.txt`), text);
   }
-  const rates: number[] = [];
+  const seconds: number[] = [];
+  let last = 0;
   await pretrain({
     model,
     data: [corpus],
@@ -54,43 +62,50 @@ for (const shape of TRAIN_SHAPES.filter((s) => which === "all" || s.name.startsW
     maxSteps: steps,
     cacheDir: join(work, "cache"),
     onLog: (r) => {
-      if (r.step > 1) rates.push(r.tokens_per_s);
+      const now = performance.now();
+      if (r.step > 1) seconds.push((now - last) / 1000);
+      last = now;
     },
   });
   const params =
     JSON.parse(readFileSync(join(work, "out", "final", "model.safetensors.index.json"), "utf8")).metadata
       .total_size / 4;
-  const tps = median(rates);
-  const gflops = (6 * params * tps) / 1e9;
+  const tok = shape.batch * shape.seq;
+  const t = spread(seconds);
+  const gflop = stepFlops(shape) / 1e9;
   console.log(
     `\n${shape.name}: ${(params / 1e6).toFixed(1)}M parameters, batch ${shape.batch} x ${shape.seq}`,
   );
   console.log(
-    `  deepen train  ${tps.toFixed(0)} tokens/s, ${gflops.toFixed(1)} GFLOPS (6 x params x tokens)`,
+    `  deepen train  ${(tok / t.median).toFixed(0)} tokens/s (step ${(t.median * 1000).toFixed(0)} ms, ` +
+      `${(t.min * 1000).toFixed(0)}–${(t.max * 1000).toFixed(0)}), ${(gflop / t.median).toFixed(1)} GFLOPS (${gflop.toFixed(0)} GFLOP a step)`,
   );
+  const entry: Record<string, unknown> = { shape: shape.name, parameters: params, tokens: tok, step_s: t };
   if (torch) {
-    const r = spawnSync(
-      "/usr/bin/python3",
-      [
-        join(here, "..", "..", "bench", "torch_step.py"),
-        JSON.stringify({ ...shape, steps: Math.max(2, steps - 2), threads }),
-      ],
-      {
-        encoding: "utf8",
-      },
-    );
-    if (r.status !== 0) console.log(`  PyTorch failed: ${r.stderr.trim().split("\n").pop()}`);
+    const r = torchBaseline(shape, Math.max(3, steps - 1), threads);
+    if ("error" in r) console.log(`  PyTorch failed: ${r.error}`);
     else {
-      const t = JSON.parse(r.stdout) as { train: number; version: string };
-      const ttps = (shape.batch * shape.seq) / t.train;
+      const b = spread(r.best.train);
       console.log(
-        `  PyTorch ${t.version} eager  ${ttps.toFixed(0)} tokens/s; deepen / PyTorch ${(tps / ttps).toFixed(2)}x`,
+        `  PyTorch ${r.best.version} eager (${r.best.threads} thread${r.best.threads > 1 ? "s" : ""}, best of ${r.tried.map((x) => x.threads).join(" and ")})  ` +
+          `${(tok / b.median).toFixed(0)} tokens/s (${(b.min * 1000).toFixed(0)}–${(b.max * 1000).toFixed(0)} ms); deepen / PyTorch ${(b.median / t.median).toFixed(2)}x`,
       );
+      entry.torch_step_s = b;
+      entry.torch_threads = r.best.threads;
+      entry.torch_peak_rss_mib = r.best.peak_rss_mib;
+      console.log(`  peak RSS: PyTorch ${r.best.peak_rss_mib.toFixed(0)} MiB`);
+      entry.ratio = b.median / t.median;
     }
   } else
     console.log(
-      "  PyTorch: /usr/bin/python3 has no torch (apt-get install python3-torch for the side-by-side)",
+      "  PyTorch: /usr/bin/python3 has no torch (apt-get install python3-torch libopenblas0-openmp for the side-by-side)",
     );
+  summary.push(entry);
 }
 rmSync(work, { recursive: true, force: true });
 console.log(`\npeak RSS ${peakRssMiB().toFixed(0)} MiB`);
+if (jsonFile)
+  writeFileSync(
+    jsonFile,
+    JSON.stringify({ threads, steps, shapes: summary, peak_rss_mib: peakRssMiB() }, null, 2) + "\n",
+  );

@@ -131,7 +131,9 @@ export type OpName =
   | "Cast"
   | "Max"
   | "GatherLast"
-  | "ScatterAddLast";
+  | "ScatterAddLast"
+  | "SoftmaxCrossEntropy"
+  | "ScatterAddInto";
 
 export const OPS: Record<OpName, OpDef> = {
   Add: {
@@ -232,6 +234,17 @@ export const OPS: Record<OpName, OpDef> = {
     grad: (g, n, [dy]) => {
       const [a, b] = n.inputs as [Value, Value];
       const da = g.op("MatMul", [dy!, lastTwoSwapped(g, b)]);
+      if (b.shape.length === 2 && a.shape.length > 2) {
+        // A weight shared by every row (a linear layer): its gradient is one GEMM over all B·T rows,
+        // [k, M] @ [M, n], not B batched [k, T] @ [T, n] products summed afterwards, which would
+        // hold a [B, k, n] intermediate and run B smaller GEMMs.
+        const [k, m] = [a.shape.at(-1)!, b.shape[1]!];
+        const rows = a.shape.slice(0, -1).reduce((x, y) => x * y, 1);
+        const a2 = g.op("Reshape", [a], { shape: [rows, k] }); // [M, k]
+        const dy2 = g.op("Reshape", [dy!], { shape: [rows, m] }); // [M, n]
+        const db = g.op("MatMul", [g.op("Transpose", [a2], { perm: [1, 0] }), dy2]); // [k, n]
+        return [unbroadcast(g, da, a.shape), db];
+      }
       const db = g.op("MatMul", [lastTwoSwapped(g, a), dy!]);
       return [unbroadcast(g, da, a.shape), unbroadcast(g, db, b.shape)];
     },
@@ -524,6 +537,55 @@ export const OPS: Record<OpName, OpDef> = {
         },
       ];
     },
+  },
+  /**
+   * Cross-entropy of logits [..., V] at targets [..., 1] (int64): logsumexp(logits) − logits[target],
+   * [..., 1]. One op, so that the backward pass holds no log-probabilities of the whole vocabulary:
+   * the gradient is softmax(logits) − one-hot(target), built in one [..., V] tensor (a LogSoftmax, a
+   * gather and their gradients kept six of them).
+   */
+  SoftmaxCrossEntropy: {
+    infer: (inputs) => {
+      const [logits, idx] = inputs as [Value, Value];
+      if (!isFloat(logits.dtype)) fail("logits must be float");
+      if (idx.dtype !== "int64") fail("targets must be int64");
+      if (idx.shape.length !== logits.shape.length || idx.shape.at(-1) !== 1)
+        fail("targets must have the logits' shape with a last axis of 1");
+      return [{ dtype: logits.dtype, shape: [...idx.shape] }];
+    },
+    grad: (g, n, [dy]) => {
+      const [logits, idx] = n.inputs as [Value, Value];
+      const probs = g.op("Softmax", [logits], { axis: -1 }); // [..., V]
+      const count = idx.shape.reduce((a, b) => a * b, 1);
+      const minusOne = g.constant(new Array<number>(count).fill(-1), [...idx.shape], logits.dtype); // [..., 1]
+      const delta = g.op("ScatterAddInto", [probs, idx, minusOne]); // softmax − one-hot
+      return [g.op("Mul", [delta, dy!]), undefined];
+    },
+    // Forward as LogSoftmax, gather, negate: onnxruntime's LogSoftmax kernel is faster than its
+    // generic ReduceLogSumExp, and its [..., V] output is a temporary, freed after the gather (the
+    // gradient reads the logits, not it).
+    emit: (n, ctx): OnnxNode[] => {
+      const [logits, idx] = n.inputs as [Value, Value];
+      const logp = ctx.fresh("logp");
+      const picked = ctx.fresh("picked");
+      const axis = logits.shape.length - 1;
+      return [
+        { opType: "LogSoftmax", inputs: [ctx.name(logits)], outputs: [logp], attrs: { axis } },
+        { opType: "GatherElements", inputs: [logp, ctx.name(idx)], outputs: [picked], attrs: { axis } },
+        { opType: "Neg", inputs: [picked], outputs: [ctx.name(n.outputs[0]!)] },
+      ];
+    },
+  },
+  /** data with updates added at idx along the last axis (ScatterElements, reduction add); a gradient's building block. */
+  ScatterAddInto: {
+    infer: (inputs) => {
+      const [data, idx, upd] = inputs as [Value, Value, Value];
+      if (idx.dtype !== "int64") fail("indices must be int64");
+      if (upd.shape.length !== idx.shape.length || upd.shape.some((d, i) => d !== idx.shape[i]))
+        fail("updates must have the indices' shape");
+      return [{ dtype: data.dtype, shape: [...data.shape] }];
+    },
+    emit: simple("ScatterElements", (n) => ({ axis: n.inputs[0]!.shape.length - 1, reduction: "add" })),
   },
   Cast: {
     infer: (inputs, attrs) => [{ dtype: attrs.to as GDType, shape: [...inputs[0]!.shape] }],

@@ -54,8 +54,13 @@ export function toOnnx(g: Graph, outputs: Record<string, Value>): OnnxModel {
   const initializers: ReturnType<typeof tensorProto>[] = [];
   const int64Names = new Map<string, string>();
   let fresh = 0;
+  // A computed value that is an output takes the output's name where it is made: an Identity to
+  // rename it would be a copy of every updated parameter and moment, every training step.
+  const outNameOf = new Map<number, string>();
+  for (const [name, v] of Object.entries(outputs))
+    if (v.kind === "node" && !outNameOf.has(v.id)) outNameOf.set(v.id, name);
   const ctx: EmitContext = {
-    name: (v: Value) => v.name,
+    name: (v: Value) => outNameOf.get(v.id) ?? v.name,
     int64(values) {
       const key = values.join(",");
       let name = int64Names.get(key);
@@ -77,7 +82,9 @@ export function toOnnx(g: Graph, outputs: Record<string, Value>): OnnxModel {
   for (const [name, v] of Object.entries(outputs)) {
     if (g.inputs.some((i) => i.name === name && i !== v))
       throw new GraphError(`output ${name} clashes with an input`);
-    onnxNodes.push({ opType: "Identity", inputs: [v.name], outputs: [name] });
+    // Inputs and constants passed straight through, and a value given under a second name, still need one.
+    if (outNameOf.get(v.id) !== name)
+      onnxNodes.push({ opType: "Identity", inputs: [ctx.name(v)], outputs: [name] });
   }
   const inputs = g.inputs.filter((i) => needed.has(i.id));
   const model = {

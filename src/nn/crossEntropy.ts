@@ -14,9 +14,8 @@ export function crossEntropy(
 ): { loss: Value; nll: Value; targets: Value; weights: Value } {
   const targets = g.input("targets", "int64", [B, T]);
   const weights = g.input("loss_weights", "float32", [B, T]);
-  const logp = g.op("LogSoftmax", [logits], { axis: -1 });
-  const picked = g.op("GatherLast", [logp, g.op("Reshape", [targets], { shape: [B, T, 1] })]); // [B, T, 1]
-  const nll = g.op("Neg", [g.op("Reshape", [picked], { shape: [B, T] })]);
+  const ce = g.op("SoftmaxCrossEntropy", [logits, g.op("Reshape", [targets], { shape: [B, T, 1] })]); // [B, T, 1]
+  const nll = g.op("Reshape", [ce], { shape: [B, T] });
   const total = g.op("ReduceSum", [g.op("Mul", [nll, weights])], { axes: [0, 1], keepdims: 0 });
   const count = g.op("ReduceSum", [weights], { axes: [0, 1], keepdims: 0 });
   return { loss: g.op("Div", [total, count]), nll, targets, weights };

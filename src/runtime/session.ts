@@ -40,6 +40,13 @@ export interface SessionOptions {
   /** Graph optimisation; "all" by default. Float64 graphs (reference checks) want "basic": the fused
    * kernels "extended" introduces (QuickGelu, …) exist for float32 only. */
   optimization?: "all" | "extended" | "basic" | "disabled";
+  /**
+   * onnxruntime's memory pattern: it plans one arena block for a run's intermediates from the first
+   * run, and for a training step it plans a second one on the second run, which stays allocated:
+   * a 125M step peaked at 11.3 GiB with it and 7.5 GiB without, at the same speed. Default on
+   * (inference graphs run many shapes once each); the training step turns it off.
+   */
+  memPattern?: boolean;
 }
 
 // onnxruntime's native logger writes straight to stderr; failures reach deepen as exceptions, which
@@ -131,6 +138,7 @@ export class CompiledGraph {
       graphOptimizationLevel: opts.optimization ?? "all",
       intraOpNumThreads: opts.threads ?? availableParallelism(),
       interOpNumThreads: 1,
+      enableMemPattern: opts.memPattern ?? true,
       // Adam moments of tiny gradients underflow into subnormals, which x86 computes ~100× slower; flush them to zero.
       extra: { session: { set_denormal_as_zero: "1" } },
     });

@@ -109,14 +109,15 @@ export class EngineStep {
       decoder: opts.decoder,
     };
     const fused = (opts.microBatches ?? 1) === 1;
+    const session = { memPattern: false, ...opts };
     const compile = (len: number) =>
       CompiledGraph.create(
         fused
           ? fusedStepGraph(decoder, shapes, B, len, graphOpts)
           : accumulateGraph(decoder, shapes, B, len, graphOpts),
-        opts,
+        session,
       );
-    const update = fused ? undefined : await CompiledGraph.create(updateGraph(shapes, graphOpts), opts);
+    const update = fused ? undefined : await CompiledGraph.create(updateGraph(shapes, graphOpts), session);
     const lengths = [...new Set([...(opts.lengths ?? []), T])].sort((a, b) => a - b);
     const clip = opts.clipNorm && opts.clipNorm > 0 ? opts.clipNorm : NO_CLIP;
     const step = new EngineStep(

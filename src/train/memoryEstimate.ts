@@ -3,8 +3,9 @@ import type { ResolvedDecoder } from "../nn/decoderConfig.js";
 /**
  * Rough peak memory of a fused training step, in bytes: float32 parameters, their gradients, AdamW
  * moments and the updated copies the step returns, plus the activations the backward pass keeps
- * (2.5× the forward's: saved values and their gradients in flight). Calibrated on the 125M Llama
- * shape of bench:engine (estimate 12.5 GB, measured peak 12.4 GiB).
+ * (1.3× the forward's: saved values and their gradients in flight) and two [B, T, V] tensors for the
+ * loss (the logits and the softmax its gradient is built in). Calibrated on the 125M Llama shape of
+ * bench:engine (estimate 8.2 GiB, measured peak 8.2 GiB, 2026-12-02).
  */
 export function trainingBytes(
   d: ResolvedDecoder,
@@ -18,7 +19,7 @@ export function trainingBytes(
   const I = c.intermediate_size;
   const qkv = (d.heads + 2 * d.kvHeads) * d.headDim;
   const perLayer = B * T * (8 * H + 2 * qkv + 4 * I) + 2 * B * d.heads * T * T;
-  const activations = 2.5 * perLayer * c.num_hidden_layers + 4 * B * T * c.vocab_size;
+  const activations = 1.3 * perLayer * c.num_hidden_layers + 2 * B * T * c.vocab_size;
   return 4 * (activations + params + 7 * trainable);
 }
 

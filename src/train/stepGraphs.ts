@@ -66,7 +66,26 @@ export const STEP = {
   metric: (name: string) => `metric/${name}`,
 };
 
-/** Decoupled AdamW (Loshchilov & Hutter, arXiv 1711.05101) for one parameter, as graph ops. */
+/** The step's scalars, computed once in the graph and shared by every parameter's update. */
+interface AdamScalars {
+  /** (1 − β₁) × the clipping factor, and (1 − β₂) × its square: the clip folded into the moments. */
+  c1: Value;
+  c2: Value;
+  /** lr / (1 − β₁ᵗ), and 1 / √(1 − β₂ᵗ): the bias corrections folded into two scalars. */
+  stepSize: Value;
+  invSqrtBc2: Value;
+  /** 1 − lr × weight decay: decoupled decay as one scaling of the parameter. */
+  keep: Value;
+}
+
+/**
+ * Decoupled AdamW (Loshchilov & Hutter, arXiv 1711.05101) for one parameter, as graph ops, on the
+ * unclipped gradient: p ← p·(1 − lr·λ) − lr/(1−β₁ᵗ) · m′ / (√v′ / √(1−β₂ᵗ) + ε), with
+ * m′ = β₁m + (1−β₁)·c·g and v′ = β₂v + (1−β₂)·c²·g², c the clipping factor. The same update as
+ * clipping g, then bias-correcting m′ and v′, written so that every full-size pass is one op and no
+ * clipped copy of the gradient is made: each pass reads and writes every element of the parameter,
+ * so passes are what AdamW costs.
+ */
 function adamw(
   g: Graph,
   p: Value,
@@ -74,37 +93,35 @@ function adamw(
   name: string,
   s: AdamWSettings,
   decay: boolean,
-  scalars: Record<string, Value>,
+  k: AdamScalars,
 ) {
   const f = (x: number) => g.constant(x, [], "float32");
   const m = g.input(STEP.m(name), "float32", p.shape);
   const v = g.input(STEP.v(name), "float32", p.shape);
-  const newM = g.op("Add", [g.op("Mul", [m, f(s.beta1)]), g.op("Mul", [grad, f(1 - s.beta1)])]);
-  const newV = g.op("Add", [
-    g.op("Mul", [v, f(s.beta2)]),
-    g.op("Mul", [g.op("Mul", [grad, grad]), f(1 - s.beta2)]),
-  ]);
-  const mHat = g.op("Div", [newM, scalars.bc1!]);
-  const vHat = g.op("Div", [newV, scalars.bc2!]);
-  let update = g.op("Div", [mHat, g.op("Add", [g.op("Sqrt", [vHat]), f(s.eps)])]);
-  if (decay && s.weightDecay > 0) update = g.op("Add", [update, g.op("Mul", [p, f(s.weightDecay)])]);
-  const newP = g.op("Sub", [p, g.op("Mul", [update, scalars.lr!])]);
-  return { newP, newM, newV };
+  const newM = g.op("Add", [g.op("Mul", [m, f(s.beta1)]), g.op("Mul", [grad, k.c1])]);
+  const newV = g.op("Add", [g.op("Mul", [v, f(s.beta2)]), g.op("Mul", [g.op("Mul", [grad, grad]), k.c2])]);
+  const denom = g.op("Add", [g.op("Mul", [g.op("Sqrt", [newV]), k.invSqrtBc2]), f(s.eps)]);
+  const step = g.op("Mul", [g.op("Div", [newM, denom]), k.stepSize]);
+  const kept = decay && s.weightDecay > 0 ? g.op("Mul", [p, k.keep]) : p;
+  return { newP: g.op("Sub", [kept, step]), newM, newV };
 }
 
-function scalarsOf(g: Graph) {
-  return {
-    lr: g.input(STEP.lr, "float32", []),
-    bc1: g.input(STEP.bc1, "float32", []),
-    bc2: g.input(STEP.bc2, "float32", []),
-  };
-}
-
-/** Gradients scaled by clip / max(‖g‖, clip): unchanged below the threshold, norm `clip` above it. */
-function clipped(g: Graph, grads: Value[], norm: Value): Value[] {
+/** The scalars of `AdamScalars` from the step's inputs (lr, bias corrections, clip) and the gradient norm. */
+function adamScalars(g: Graph, s: AdamWSettings, norm: Value): AdamScalars {
+  const f = (x: number) => g.constant(x, [], "float32");
+  const lr = g.input(STEP.lr, "float32", []);
+  const bc1 = g.input(STEP.bc1, "float32", []);
+  const bc2 = g.input(STEP.bc2, "float32", []);
   const clip = g.input(STEP.clip, "float32", []);
+  // Gradients are scaled by clip / max(‖g‖, clip): unchanged below the threshold, norm `clip` above it.
   const factor = g.op("Div", [clip, g.op("Max", [norm, clip])]);
-  return grads.map((d) => g.op("Mul", [d, factor]));
+  return {
+    c1: g.op("Mul", [factor, f(1 - s.beta1)]),
+    c2: g.op("Mul", [g.op("Mul", [factor, factor]), f(1 - s.beta2)]),
+    stepSize: g.op("Div", [lr, bc1]),
+    invSqrtBc2: g.op("Div", [f(1), g.op("Sqrt", [bc2])]),
+    keep: g.op("Sub", [f(1), g.op("Mul", [lr, f(s.weightDecay)])]),
+  };
 }
 
 function checkTrainable(params: Map<string, Value>, trainable: readonly string[]) {
@@ -144,15 +161,14 @@ function lossAndGradients(
   return { ps, grads: gradients(g, loss, ps), outputs };
 }
 
-/** AdamW on every trainable parameter from its (clipped) gradient, as new/, new_m/, new_v/ outputs. */
+/** AdamW on every trainable parameter from its gradient, clipped by the global norm, as new/, new_m/, new_v/ outputs. */
 function updates(g: Graph, ps: Value[], grads: Value[], opts: UpdateOptions, outputs: Record<string, Value>) {
   const s = { ...ADAMW_DEFAULTS, ...opts.adamw };
-  const scalars = scalarsOf(g);
   const norm = globalNorm(g, grads);
   outputs.grad_norm = norm;
-  const clippedGrads = clipped(g, grads, norm);
+  const k = adamScalars(g, s, norm);
   opts.trainable.forEach((name, i) => {
-    const r = adamw(g, ps[i]!, clippedGrads[i]!, name, s, (opts.decay ?? decays)(name), scalars);
+    const r = adamw(g, ps[i]!, grads[i]!, name, s, (opts.decay ?? decays)(name), k);
     outputs[STEP.newParam(name)] = r.newP;
     outputs[STEP.newM(name)] = r.newM;
     outputs[STEP.newV(name)] = r.newV;

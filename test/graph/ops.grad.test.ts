@@ -31,6 +31,14 @@ const cases: Record<string, GradCase> = {
     inputs: { a: { shape: [2, 3, 4] }, b: { shape: [4, 2] } },
     build: (g, x) => g.op("MatMul", [x.a!, x.b!]),
   },
+  "MatMul (a weight shared by every row: the flat weight-gradient GEMM)": {
+    inputs: { a: { shape: [2, 3, 5, 4] }, b: { shape: [4, 3] } },
+    build: (g, x) => g.op("MatMul", [x.a!, x.b!]),
+  },
+  "MatMul (two matrices)": {
+    inputs: { a: { shape: [3, 4] }, b: { shape: [4, 2] } },
+    build: (g, x) => g.op("MatMul", [x.a!, x.b!]),
+  },
   "MatMul (grouped-query broadcast)": {
     // [batch, kv heads, group, T, d] @ [batch, kv heads, 1, d, T]: one key head serves a group of query heads.
     inputs: { q: { shape: [1, 2, 2, 3, 4] }, k: { shape: [1, 2, 1, 4, 3] } },
@@ -74,6 +82,11 @@ const cases: Record<string, GradCase> = {
     inputs: { a: { shape: [2, 3, 5] } },
     fixed: { t: { dtype: "int64", shape: [2, 3, 1], data: BigInt64Array.from([4n, 0n, 4n, 2n, 2n, 1n]) } },
     build: (g, x) => g.op("GatherLast", [x.a!, x.t!]),
+  },
+  "SoftmaxCrossEntropy (repeated targets)": {
+    inputs: { a: { shape: [2, 3, 5] } },
+    fixed: { t: { dtype: "int64", shape: [2, 3, 1], data: BigInt64Array.from([4n, 0n, 4n, 2n, 2n, 1n]) } },
+    build: (g, x) => g.op("SoftmaxCrossEntropy", [x.a!, x.t!]),
   },
   Expand: { inputs: { a: { shape: [3, 1] } }, build: (g, x) => g.op("Expand", [x.a!], { shape: [2, 3, 4] }) },
 };
