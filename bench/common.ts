@@ -51,6 +51,10 @@ export const TRAIN_SHAPES: TrainShape[] = [
   },
 ];
 
+/** The shapes `--shape` names: "all", or the start of a shape's name in any case ("125m"). */
+export const selectShapes = (which: string): TrainShape[] =>
+  TRAIN_SHAPES.filter((s) => which === "all" || s.name.toLowerCase().startsWith(which.toLowerCase()));
+
 /** The value after --name on the command line, else `dflt`. */
 export function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);

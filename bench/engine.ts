@@ -16,7 +16,7 @@ import { CompiledGraph } from "../src/runtime/session.js";
 import { nextTokenBatch, nextTokenLoss } from "../src/train/nextTokenLoss.js";
 import { EngineStep } from "../src/train/engineStep.js";
 import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
-import { arg, peakRssMiB, spread, timeRuns, TRAIN_SHAPES } from "./common.js";
+import { arg, peakRssMiB, spread, timeRuns, selectShapes } from "./common.js";
 import { fmaPeakGflops, forwardFlops, stepFlops } from "./flops.js";
 import { torchAvailable, torchBaseline } from "./torchBaseline.js";
 
@@ -69,9 +69,7 @@ const summary: Record<string, unknown> = {
   fma_peak: peak,
   shapes: [],
 };
-for (const shape of TRAIN_SHAPES.filter(
-  (s) => which === "all" || s.name.toLowerCase().startsWith(which.toLowerCase()),
-)) {
+for (const shape of selectShapes(which)) {
   const dir = join(tmpdir(), `deepen-bench-engine-${process.pid}`);
   await writeSyntheticModel(dir, {
     family: "llama",

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { TrainShape } from "./common.js";
+import { median, type TrainShape } from "./common.js";
 
 const PYTHON = "/usr/bin/python3";
 /** Where Debian puts the OpenMP build of OpenBLAS; first on the child's library path when present. */
@@ -29,8 +29,6 @@ export function torchAvailable(): boolean {
   return spawnSync(PYTHON, ["-c", "import torch"]).status === 0;
 }
 
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 /** Runs the PyTorch step with each thread count; returns every configuration and the fastest training one. */
 export function torchBaseline(
   shape: TrainShape,
@@ -50,6 +48,6 @@ export function torchBaseline(
     if (r.status !== 0) return { error: r.stderr.trim().split("\n").pop() ?? `exit ${r.status}` };
     tried.push(JSON.parse(r.stdout) as TorchRun);
   }
-  const best = tried.reduce((a, b) => (med(b.train) < med(a.train) ? b : a));
+  const best = tried.reduce((a, b) => (median(b.train) < median(a.train) ? b : a));
   return { best, tried };
 }

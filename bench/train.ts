@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { arg, peakRssMiB, spread, TRAIN_SHAPES } from "./common.js";
+import { arg, peakRssMiB, spread, selectShapes } from "./common.js";
 import { stepFlops } from "./flops.js";
 import { torchAvailable, torchBaseline } from "./torchBaseline.js";
 import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
@@ -25,9 +25,7 @@ console.log(
 );
 const work = join(tmpdir(), `deepen-bench-train-${process.pid}`);
 const summary: unknown[] = [];
-for (const shape of TRAIN_SHAPES.filter(
-  (s) => which === "all" || s.name.toLowerCase().startsWith(which.toLowerCase()),
-)) {
+for (const shape of selectShapes(which)) {
   rmSync(work, { recursive: true, force: true });
   const model = join(work, "model");
   await writeSyntheticModel(model, {

@@ -10,7 +10,9 @@ import type { Dims } from "./families.js";
 
 export type ConfigDims = Omit<Dims, "experts">;
 
-const isPositiveInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
+/** A count or size read from a file: a safe positive integer (1e308 is an integer to JavaScript, and no size). */
+export const isPositiveInt = (v: unknown): v is number =>
+  typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 
 /** The tensor sizes `config` (config.json at `configFile`) describes; a size it cannot give is refused, naming the key. */
 export function configDims(config: Record<string, unknown>, configFile: string): ConfigDims {

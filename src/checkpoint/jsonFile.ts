@@ -10,6 +10,16 @@ import { JsonTextError, parseJson } from "./parseJson.js";
  */
 export const MAX_JSON_DEPTH = 64;
 
+/** `text`, the contents of `file`, parsed with a depth limit; a refusal is a CheckpointError naming the file. */
+export function parseJsonFile(file: string, text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  try {
+    return parseJson(text, { maxDepth });
+  } catch (e) {
+    if (!(e instanceof JsonTextError)) throw e;
+    throw new CheckpointError(file, e.syntax ? `not valid JSON (${e.message})` : e.message);
+  }
+}
+
 /** Reads a JSON object from `file`, refusing files over `maxBytes` before reading them. */
 export async function readJsonObject(
   file: string,
@@ -34,13 +44,7 @@ export async function readJsonObject(
   } catch (e) {
     throw new CheckpointError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  let value: unknown;
-  try {
-    value = parseJson(text, { maxDepth: MAX_JSON_DEPTH });
-  } catch (e) {
-    if (!(e instanceof JsonTextError)) throw e;
-    throw new CheckpointError(file, e.syntax ? `not valid JSON (${e.message})` : e.message);
-  }
+  const value = parseJsonFile(file, text);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new CheckpointError(file, "not a JSON object");
   }

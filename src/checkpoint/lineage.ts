@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckpointError } from "../errors.js";
-import { JsonTextError, parseJson } from "./parseJson.js";
+import { parseJsonFile } from "./jsonFile.js";
 
 /** Written beside the weights of every deepen output: how the model was made, for people and for later steps. */
 export const LINEAGE_FILE = "deepen.json";
@@ -33,13 +33,7 @@ export async function readLineage(dir: string): Promise<Lineage | undefined> {
   if (!existsSync(file)) return undefined;
   const text = await readFile(file, "utf8");
   if (text.length > MAX_LINEAGE_BYTES) throw new CheckpointError(file, "too large to be a deepen lineage");
-  let value: Lineage;
-  try {
-    value = parseJson(text, { maxDepth: MAX_LINEAGE_DEPTH }) as Lineage;
-  } catch (e) {
-    if (!(e instanceof JsonTextError)) throw e;
-    throw new CheckpointError(file, e.syntax ? `not valid JSON (${e.message})` : e.message);
-  }
+  const value = parseJsonFile(file, text, MAX_LINEAGE_DEPTH) as Lineage;
   if (
     typeof value !== "object" ||
     value === null ||

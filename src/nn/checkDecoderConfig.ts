@@ -3,7 +3,7 @@
 // status 0: rms_norm_eps ≤ 0 divides by zero (NaN), a rope_theta of 0 or a negative rope factor
 // scrambles positions, an activation the engine does not compute would run as the variant's own.
 
-import { configDims } from "../arch/configDims.js";
+import { configDims, isPositiveInt } from "../arch/configDims.js";
 import { checkLayerCount } from "../arch/layerLayout.js";
 import { previewJson } from "../checkpoint/previewJson.js";
 import { CheckpointError } from "../errors.js";
@@ -26,8 +26,6 @@ export function checkDecoderConfig(raw: Record<string, unknown>, variant: Varian
   const fail = (detail: string) => new CheckpointError(configFile, detail);
   const got = (v: unknown) => `got ${previewJson(v)}`;
   const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-  // Safe integers only: 1e308 is an integer to JavaScript, and no size or position count of a model.
-  const isPositiveInt = (v: unknown): v is number => isNumber(v) && Number.isSafeInteger(v) && v > 0;
 
   configDims(raw, configFile);
   const layers = checkLayerCount(raw, "num_hidden_layers", configFile);

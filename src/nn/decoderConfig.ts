@@ -1,5 +1,6 @@
 // The decoder's configuration as a typed record with Hugging Face's key names, and one row of
 // structural facts per architecture. The graph builder reads only these two things.
+import { configDims } from "../arch/configDims.js";
 import { findFamily } from "../arch/findFamily.js";
 import type { ArchFamily } from "../arch/families.js";
 import { CheckpointError, DeepenError } from "../errors.js";
@@ -128,11 +129,9 @@ export function resolveDecoder(raw: Record<string, unknown>, configFile: string)
       `${configFile}: rope_scaling type ${ropeType} is not supported by the engine yet (it runs ${SUPPORTED_ROPE.join(", ")})`,
     );
   }
-  const heads = config.num_attention_heads;
-  const kvHeads = config.num_key_value_heads ?? heads;
+  const { heads, kvHeads, headDim } = configDims(raw, configFile);
   if (heads % kvHeads !== 0)
     throw new CheckpointError(configFile, `${heads} heads do not split into ${kvHeads} KV groups`);
-  const headDim = config.head_dim ?? config.hidden_size / heads;
   const n = config.num_hidden_layers;
   let sliding: boolean[];
   const window = config.sliding_window;

@@ -7,10 +7,9 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { withAtomicOutput } from "../checkpoint/atomicOutput.js";
 import { writeFolderFiles } from "../checkpoint/folderFiles.js";
-import { MAX_JSON_DEPTH } from "../checkpoint/jsonFile.js";
+import { parseJsonFile } from "../checkpoint/jsonFile.js";
 import type { Lineage } from "../checkpoint/lineage.js";
 import type { ModelConfig } from "../checkpoint/modelFolder.js";
-import { JsonTextError, parseJson } from "../checkpoint/parseJson.js";
 import { readSafetensorsHeader } from "../checkpoint/safetensorsHeader.js";
 import { type OutputTensor, readTensorCopy, StreamContext } from "../checkpoint/tensorStream.js";
 import { writeSafetensorsFile, writeShards } from "../checkpoint/writeShards.js";
@@ -106,13 +105,7 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
   if (!existsSync(file)) throw new CheckpointError(file, "missing: not a deepen training checkpoint");
   const text = await readFile(file, "utf8");
   if (text.length > MAX_STATE_BYTES) throw new CheckpointError(file, "too large to be a trainer state");
-  let state: TrainerState;
-  try {
-    state = parseJson(text, { maxDepth: MAX_JSON_DEPTH }) as TrainerState;
-  } catch (e) {
-    if (!(e instanceof JsonTextError)) throw e;
-    throw new CheckpointError(file, e.syntax ? `not valid JSON (${e.message})` : e.message);
-  }
+  let state = parseJsonFile(file, text) as TrainerState;
   if (!isObject(state)) throw new CheckpointError(file, "not a JSON object");
   if (state.format === 1) {
     // Written before objectives existed: a pretraining run whose data position sat at the top.
