@@ -29,18 +29,19 @@ export function torchAvailable(): boolean {
   return spawnSync(PYTHON, ["-c", "import torch"]).status === 0;
 }
 
-/** Runs the PyTorch step with each thread count; returns every configuration and the fastest training one. */
+/** Runs the PyTorch step (each layer checkpointed with `recompute`) with each thread count; returns every configuration and the fastest training one. */
 export function torchBaseline(
   shape: TrainShape,
   runs: number,
   cores: number,
+  recompute = false,
 ): { best: TorchRun; tried: TorchRun[] } | { error: string } {
   const tried: TorchRun[] = [];
   for (const threads of [...new Set([cores, 1])]) {
     const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
     if (existsSync(OPENBLAS_OPENMP))
       env.LD_LIBRARY_PATH = [OPENBLAS_OPENMP, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
-    const r = spawnSync(PYTHON, [SCRIPT, JSON.stringify({ ...shape, steps: runs, threads })], {
+    const r = spawnSync(PYTHON, [SCRIPT, JSON.stringify({ ...shape, steps: runs, threads, recompute })], {
       encoding: "utf8",
       env,
       maxBuffer: 1 << 20,

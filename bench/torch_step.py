@@ -4,6 +4,7 @@
 # caller (bench/torchBaseline.ts) picks its best configuration.
 import json, math, resource, sys, time
 import torch
+import torch.utils.checkpoint
 
 cfg = json.loads(sys.argv[1])
 d = cfg["dims"]
@@ -33,20 +34,30 @@ def rope(x):
     x1, x2 = x[..., : hd // 2], x[..., hd // 2 :]
     return x * cos + torch.cat([-x2, x1], -1) * sin
 
+def layer(x, l):
+    h = rms(x, params[f"{l}.n1"])
+    q = (h @ params[f"{l}.q"].T).view(B, T, nh, hd).transpose(1, 2)
+    k = (h @ params[f"{l}.k"].T).view(B, T, nkv, hd).transpose(1, 2)
+    v = (h @ params[f"{l}.v"].T).view(B, T, nkv, hd).transpose(1, 2)
+    q, k = rope(q), rope(k)
+    k = k.repeat_interleave(nh // nkv, dim=1)
+    v = v.repeat_interleave(nh // nkv, dim=1)
+    a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1) @ v
+    x = x + a.transpose(1, 2).reshape(B, T, nh * hd) @ params[f"{l}.o"].T
+    h = rms(x, params[f"{l}.n2"])
+    return x + (torch.nn.functional.silu(h @ params[f"{l}.gate"].T) * (h @ params[f"{l}.up"].T)) @ params[f"{l}.down"].T
+
+# With "recompute", each layer is checkpointed (torch.utils.checkpoint, the non-reentrant form):
+# PyTorch's own activation recomputation, the baseline for deepen's --recompute.
+recompute = cfg.get("recompute", False)
+
 def loss_fn(tokens):
     x = params["embed"][tokens]
     for l in range(L):
-        h = rms(x, params[f"{l}.n1"])
-        q = (h @ params[f"{l}.q"].T).view(B, T, nh, hd).transpose(1, 2)
-        k = (h @ params[f"{l}.k"].T).view(B, T, nkv, hd).transpose(1, 2)
-        v = (h @ params[f"{l}.v"].T).view(B, T, nkv, hd).transpose(1, 2)
-        q, k = rope(q), rope(k)
-        k = k.repeat_interleave(nh // nkv, dim=1)
-        v = v.repeat_interleave(nh // nkv, dim=1)
-        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1) @ v
-        x = x + a.transpose(1, 2).reshape(B, T, nh * hd) @ params[f"{l}.o"].T
-        h = rms(x, params[f"{l}.n2"])
-        x = x + (torch.nn.functional.silu(h @ params[f"{l}.gate"].T) * (h @ params[f"{l}.up"].T)) @ params[f"{l}.down"].T
+        if recompute and torch.is_grad_enabled():
+            x = torch.utils.checkpoint.checkpoint(layer, x, l, use_reentrant=False)
+        else:
+            x = layer(x, l)
     logits = rms(x, params["norm"]) @ params["head"].T
     return torch.nn.functional.cross_entropy(logits.view(-1, V), tokens.view(-1))
 

@@ -1,10 +1,13 @@
-// npm run bench:train [-- --shape small|125m|all] [--steps N] [--json FILE]
+// npm run bench:train [-- --shape small|125m|all] [--steps N] [--recompute] [--json FILE]
 // Training throughput through the whole trainer (`pretrain`: data loading, packing, the fused
 // AdamW step, metrics.jsonl): each step's time is the wall clock from the previous step's log line
 // to its own, so it holds everything the loop does, not only the step graph. Median, min and max
 // over the steps after the first (which compiles the graph); the step's arithmetic from the graph
 // (bench/flops.ts); peak RSS; and where Debian's python3-torch is installed, the same model and
-// step in PyTorch eager in its best configuration (bench/torchBaseline.ts), as a ratio.
+// step in PyTorch eager in its best configuration (bench/torchBaseline.ts), as a ratio. With
+// --recompute, deepen recomputes each layer in the backward pass and PyTorch checkpoints each layer
+// (torch.utils.checkpoint): the memory-saving configuration of both. Peak RSS is the process's, so
+// compare configurations by running one shape per invocation.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,9 +22,11 @@ const steps = Number(arg("steps", "6"));
 const jsonFile = arg("json", "");
 const threads = availableParallelism();
 const torch = torchAvailable();
+const recompute = process.argv.includes("--recompute");
 
 console.log(
-  `bench:train  ${threads} threads, ${steps} steps per shape (median, min, max of steps 2..${steps})`,
+  `bench:train  ${threads} threads, ${steps} steps per shape (median, min, max of steps 2..${steps})` +
+    (recompute ? ", layers recomputed in the backward pass" : ""),
 );
 const work = join(tmpdir(), `deepen-bench-train-${process.pid}`);
 const summary: unknown[] = [];
@@ -58,6 +63,7 @@ for (const shape of selectShapes(which)) {
     batch: shape.batch,
     lr: 1e-4,
     maxSteps: steps,
+    recompute,
     cacheDir: join(work, "cache"),
     onLog: (r) => {
       const now = performance.now();
@@ -78,14 +84,20 @@ for (const shape of selectShapes(which)) {
     `  deepen train  ${(tok / t.median).toFixed(0)} tokens/s (step ${(t.median * 1000).toFixed(0)} ms, ` +
       `${(t.min * 1000).toFixed(0)}–${(t.max * 1000).toFixed(0)}), ${(gflop / t.median).toFixed(1)} GFLOPS (${gflop.toFixed(0)} GFLOP a step)`,
   );
-  const entry: Record<string, unknown> = { shape: shape.name, parameters: params, tokens: tok, step_s: t };
+  const entry: Record<string, unknown> = {
+    shape: shape.name,
+    parameters: params,
+    tokens: tok,
+    recompute,
+    step_s: t,
+  };
   if (torch) {
-    const r = torchBaseline(shape, Math.max(3, steps - 1), threads);
+    const r = torchBaseline(shape, Math.max(3, steps - 1), threads, recompute);
     if ("error" in r) console.log(`  PyTorch failed: ${r.error}`);
     else {
       const b = spread(r.best.train);
       console.log(
-        `  PyTorch ${r.best.version} eager (${r.best.threads} thread${r.best.threads > 1 ? "s" : ""}, best of ${r.tried.map((x) => x.threads).join(" and ")})  ` +
+        `  PyTorch ${r.best.version} eager${recompute ? ", layers checkpointed" : ""} (${r.best.threads} thread${r.best.threads > 1 ? "s" : ""}, best of ${r.tried.map((x) => x.threads).join(" and ")})  ` +
           `${(tok / b.median).toFixed(0)} tokens/s (${(b.min * 1000).toFixed(0)}–${(b.max * 1000).toFixed(0)} ms); deepen / PyTorch ${(b.median / t.median).toFixed(2)}x`,
       );
       entry.torch_step_s = b;
@@ -105,5 +117,6 @@ console.log(`\npeak RSS ${peakRssMiB().toFixed(0)} MiB`);
 if (jsonFile)
   writeFileSync(
     jsonFile,
-    JSON.stringify({ threads, steps, shapes: summary, peak_rss_mib: peakRssMiB() }, null, 2) + "\n",
+    JSON.stringify({ threads, steps, recompute, shapes: summary, peak_rss_mib: peakRssMiB() }, null, 2) +
+      "\n",
   );

@@ -55,6 +55,7 @@ interface Flags {
   overrideSchedule?: boolean;
   force?: boolean;
   clip: string;
+  recompute?: boolean;
   weightDecay: string;
   device: string;
   cacheDir?: string;
@@ -125,6 +126,10 @@ function runOptions(cmd: Command, lr: number): Command {
     .option("--force", "replace an existing run in --out")
     .option("--clip <x>", "global gradient-norm clipping (0: off)", String(RUN_DEFAULTS.clipNorm))
     .option(
+      "--recompute",
+      "keep only each layer's input and run the layer again in the backward pass: less memory, about a third more time",
+    )
+    .option(
       "--weight-decay <x>",
       "AdamW weight decay (not on norms, biases, embeddings)",
       String(ADAMW_DEFAULTS.weightDecay),
@@ -161,6 +166,7 @@ function runFlags(f: Flags): RunOptions {
     overrideSchedule: f.overrideSchedule,
     force: f.force,
     clipNorm: parseNumber(f.clip, "--clip"),
+    recompute: f.recompute,
     weightDecay: parseNumber(f.weightDecay, "--weight-decay"),
     device: parseDevice(f.device),
     command: ["deepen", ...process.argv.slice(2)].join(" "),

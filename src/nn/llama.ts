@@ -4,6 +4,7 @@
 // rows of VARIANTS (decoderConfig.ts), not branches of copies.
 import { dirname } from "node:path";
 import { CheckpointError } from "../errors.js";
+import type { Segment } from "../graph/autodiff.js";
 import type { Graph, Value } from "../graph/graph.js";
 import type { ResolvedDecoder } from "./decoderConfig.js";
 
@@ -32,6 +33,8 @@ export interface DecoderGraph {
    * caller makes them graph outputs.
    */
   residual: Value[];
+  /** Per layer, its run of nodes from residual[l] to residual[l + 1]: what --recompute runs again. */
+  layers: Segment[];
   /** Per layer, the keys and values this call adds ([B, kv heads, T, head_dim], after RoPE). */
   newKeys: Value[];
   newValues: Value[];
@@ -138,7 +141,9 @@ export function buildDecoder(
   const pastKeys: Value[] = [];
   const pastValues: Value[] = [];
   const residual: Value[] = [x];
+  const layers: Segment[] = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
+    const start = g.nodes.length;
     const pre = `${d.family.layerPrefix}${l}.`;
     const sliding = d.sliding[l]!;
     const local = v.localRope && sliding;
@@ -226,6 +231,7 @@ export function buildDecoder(
     let mlp = linear(mul(act(gate), up), pre + names.down);
     if (v.norms !== "pre") mlp = rmsNorm(mlp, pre + names.postFeedforwardNorm);
     x = add(x, scaleResidual(mlp));
+    layers.push({ start, end: g.nodes.length, input: residual[l]!, output: x });
     residual.push(x);
   }
 
@@ -237,5 +243,5 @@ export function buildDecoder(
     logits = mul(g.op("Tanh", [mul(logits, f(1 / cap))]), f(cap));
   }
   if (c.logits_scaling !== undefined) logits = mul(logits, f(1 / c.logits_scaling));
-  return { tokens, logits, params, residual, newKeys, newValues, pastKeys, pastValues };
+  return { tokens, logits, params, residual, layers, newKeys, newValues, pastKeys, pastValues };
 }

@@ -55,6 +55,8 @@ export interface EngineStepOptions extends SessionOptions {
   /** Shorter row lengths batches may have besides T (SFT pads a micro-batch to the shortest that
    * holds its examples); each is compiled on first use. */
   lengths?: readonly number[];
+  /** Recompute each layer's activations in the backward pass instead of keeping them. */
+  recompute?: boolean;
 }
 
 const f32 = (v: number): HostTensor => ({ dtype: "float32", shape: [], data: Float32Array.of(v) });
@@ -107,6 +109,7 @@ export class EngineStep {
       decay: opts.decay,
       loss: opts.loss,
       decoder: opts.decoder,
+      recompute: opts.recompute,
     };
     const fused = (opts.microBatches ?? 1) === 1;
     const session = { memPattern: false, ...opts };

@@ -68,6 +68,8 @@ export interface RunOptions {
   skipNonFinite?: boolean;
   force?: boolean;
   clipNorm?: number;
+  /** Recompute each layer's activations in the backward pass (less memory, about a third more time). */
+  recompute?: boolean;
   weightDecay?: number;
   beta1?: number;
   beta2?: number;
@@ -143,21 +145,25 @@ function checkMemory(
   rowsPerExample: number,
   seqLen: number,
   budget: number,
+  recompute: boolean,
 ) {
   const rows = batch * rowsPerExample;
   const count = (names: Iterable<string>) =>
     [...names].reduce((a, n) => a + base.params.get(n)!.data.length, 0);
   const nParams = count(base.params.keys());
   const nTrain = count(trainable);
-  const need = trainingBytes(base.decoder, nParams, nTrain, rows, seqLen);
+  const need = trainingBytes(base.decoder, nParams, nTrain, rows, seqLen, recompute);
   if (need <= budget) return nParams;
-  const fits = Math.floor(largestBatch(base.decoder, nParams, nTrain, seqLen, budget) / rowsPerExample);
+  const fits = Math.floor(
+    largestBatch(base.decoder, nParams, nTrain, seqLen, budget, recompute) / rowsPerExample,
+  );
   const gib = (b: number) => (b / 2 ** 30).toFixed(1);
   throw new UsageError(
     `--batch ${batch} x --seq-len ${seqLen} needs about ${gib(need)} GiB, more than the ${gib(budget)} GiB available; ` +
       (fits > 0
         ? `--batch ${fits} fits (raise --grad-accum to keep the tokens per step)`
-        : "shorten --seq-len"),
+        : "shorten --seq-len") +
+      (recompute ? "" : ", or add --recompute"),
   );
 }
 
@@ -270,7 +276,7 @@ async function train(
   });
   const rows = spec.rows(batch);
   const budget = o.memoryBudget ?? totalmem() * 0.85;
-  const nParams = checkMemory(base, trainable, batch, rows / batch, spec.seqLen, budget);
+  const nParams = checkMemory(base, trainable, batch, rows / batch, spec.seqLen, budget, !!o.recompute);
 
   const objective: Objective = await spec.prepare({
     model: base,
@@ -343,6 +349,7 @@ async function train(
       trainable,
       microBatches: accum,
       clipNorm,
+      recompute: o.recompute,
       adamw,
       decay: decaysExceptEmbeddings,
       device: o.device,
@@ -363,6 +370,7 @@ async function train(
         grad_accum: accum,
         schedule,
         clip_norm: clipNorm,
+        ...(o.recompute && { recompute: true }),
         weight_decay: adamw.weightDecay,
         seed,
         trainable:

@@ -41,6 +41,12 @@ export interface StepGraphOptions {
   adamw?: Partial<AdamWSettings>;
   /** Which trainable parameters take weight decay; default `decays`. */
   decay?: (name: string) => boolean;
+  /**
+   * Keep only each layer's input for the backward pass and run the layer again there (gradient
+   * checkpointing, Chen et al., arXiv 1604.06174): one more forward's arithmetic for the memory of
+   * all but one layer's activations.
+   */
+  recompute?: boolean;
 }
 
 /** What the optimizer update needs: which parameters train, AdamW's settings, which decay. */
@@ -158,7 +164,8 @@ function lossAndGradients(
   const ps = opts.trainable.map((n) => dec.params.get(n)!);
   const outputs: Record<string, Value> = { loss };
   for (const [name, v] of Object.entries(metrics)) outputs[STEP.metric(name)] = v;
-  return { ps, grads: gradients(g, loss, ps), outputs };
+  const recompute = opts.recompute ? dec.layers : [];
+  return { ps, grads: gradients(g, loss, ps, { recompute }), outputs };
 }
 
 /** AdamW on every trainable parameter from its gradient, clipped by the global norm, as new/, new_m/, new_v/ outputs. */

@@ -124,6 +124,27 @@ test("a run killed with SIGKILL and resumed ends with the same weights, bit for 
   );
 });
 
+test("--recompute trains the same run as keeping every activation, and the run records it", () => {
+  const runs = ["plain", "recompute"].map((name) => {
+    const out = join(root, `rc-${name}`);
+    const extra = ["--max-steps", "4", "--eval-every", "4", ...(name === "recompute" ? ["--recompute"] : [])];
+    const r = runCli(args(out, extra));
+    assert.equal(r.code, 0, r.stderr);
+    const losses = readFileSync(join(out, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { loss: number }).loss);
+    const settings = readJson(join(out, "final", "trainer_state.json")).settings as Record<string, unknown>;
+    return { losses, settings };
+  });
+  assert.equal(runs[1]!.losses.length, 4);
+  runs[1]!.losses.forEach((l, i) =>
+    assert.ok(Math.abs(l - runs[0]!.losses[i]!) < 1e-5, `step ${i + 1}: ${l}`),
+  );
+  assert.equal(runs[1]!.settings.recompute, true);
+  assert.equal(runs[0]!.settings.recompute, undefined);
+});
+
 test("frozen parameters stay byte-identical; --train-layers trains only those layers", async () => {
   const out = join(root, "frozen");
   await pretrain({ ...base(out), trainLayers: "1", maxSteps: 3 });
