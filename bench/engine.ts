@@ -4,7 +4,8 @@
 // (bench/flops.ts: projections, attention, head; the embedding is a gather) and set against two
 // ceilings measured in the same run: the best of several large GEMMs through onnxruntime with no
 // copy in the timing, and the machine's nominal FMA peak. With Debian's python3-torch, PyTorch eager
-// runs the same model and step in its best configuration (bench/torchBaseline.ts), as a ratio.
+// runs the same model and step in its best configuration (bench/torchBaseline.ts), as a ratio. Also
+// greedy generation with the KV cache, batch 1: a 128-token prompt and 64 new tokens, both sides.
 import { rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,15 +16,18 @@ import { loadWeights } from "../src/nn/loadParams.js";
 import { CompiledGraph } from "../src/runtime/session.js";
 import { nextTokenBatch, nextTokenLoss } from "../src/train/nextTokenLoss.js";
 import { EngineStep } from "../src/train/engineStep.js";
+import { generate } from "../src/nn/generate.js";
 import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
 import { arg, peakRssMiB, spread, timeRuns, selectShapes } from "./common.js";
 import { fmaPeakGflops, forwardFlops, stepFlops } from "./flops.js";
-import { torchAvailable, torchBaseline } from "./torchBaseline.js";
+import { type TorchRun, torchAvailable, torchBaseline } from "./torchBaseline.js";
 
 const which = arg("shape", "all");
 const runs = Number(arg("runs", "5"));
 const jsonFile = arg("json", "");
 const threads = availableParallelism();
+/** The generation timing: prompt length and new tokens (prefill, then one cached step per token). */
+const GEN = { prompt: 128, new: 64 };
 
 /**
  * The GEMM ceiling: a chain of four square products in one graph, reduced to one number, so the
@@ -85,6 +89,8 @@ for (const shape of selectShapes(which)) {
   const model = await DecoderModel.load(dir);
   const params = [...model.params.values()].reduce((a, p) => a + p.data.length, 0);
   const fwd = spread(await timeRuns(runs, () => model.nll(tokens, tokens)));
+  const prompt = tokens[0]!.slice(0, GEN.prompt);
+  const gen = spread(await timeRuns(runs, () => generate(model, prompt, { maxTokens: GEN.new })));
   await model.release();
   const w = await loadWeights(dir);
   const step = await EngineStep.create(w.decoder, w.params, B, T, { loss: nextTokenLoss });
@@ -99,6 +105,11 @@ for (const shape of selectShapes(which)) {
     `${(tok / s.median).toFixed(0)} tokens/s (${(s.median * 1000).toFixed(0)} ms, ${(s.min * 1000).toFixed(0)}–${(s.max * 1000).toFixed(0)})`;
   console.log(`\n${shape.name}: ${(params / 1e6).toFixed(1)}M parameters, batch ${B} x ${T}`);
   console.log(`  forward      ${fmt(fwd)}, ${(forwardFlops(shape) / 1e9 / fwd.median).toFixed(1)} GFLOPS`);
+  const genFmt = (s: { median: number; min: number; max: number }) =>
+    `${(GEN.new / s.median).toFixed(1)} new tokens/s (${(s.median * 1000).toFixed(0)} ms, ${(s.min * 1000).toFixed(0)}–${(s.max * 1000).toFixed(0)})`;
+  console.log(
+    `  generate     ${genFmt(gen)}: ${GEN.prompt}-token prompt, ${GEN.new} new tokens, greedy, batch 1`,
+  );
   console.log(
     `  train step   ${fmt(train)}: ${gflop.toFixed(0)} GFLOP a step, ${gflops.toFixed(1)} GFLOPS = ` +
       `${((100 * gflops) / ceiling.gflops).toFixed(0)}% of the GEMM ceiling` +
@@ -110,27 +121,33 @@ for (const shape of selectShapes(which)) {
     tokens: tok,
     step_gflop: gflop,
     forward_s: fwd,
+    generate_s: gen,
     train_s: train,
     train_tokens_per_s: tok / train.median,
   };
   if (torch) {
-    const t = torchBaseline(shape, runs, threads);
+    const t = torchBaseline(shape, runs, threads, false, GEN);
     if ("error" in t) console.log(`  PyTorch failed: ${t.error}`);
     else {
       for (const r of t.tried) {
         const f = spread(r.forward);
         const s = spread(r.train);
         console.log(
-          `  PyTorch ${r.version} eager, ${r.threads} thread${r.threads > 1 ? "s" : ""} (${r.blas.map((l) => l.split("/").slice(-2).join("/")).join(", ") || "BLAS ?"}): forward ${fmt(f)}; train ${fmt(s)}${r === t.best ? "  <- best" : ""}`,
+          `  PyTorch ${r.version} eager, ${r.threads} thread${r.threads > 1 ? "s" : ""} (${r.blas.map((l) => l.split("/").slice(-2).join("/")).join(", ") || "BLAS ?"}): forward ${fmt(f)}; generate ${genFmt(spread(r.generate))}; train ${fmt(s)}${r === t.best ? "  <- best" : ""}`,
         );
       }
-      const bf = spread(t.best.forward).median;
-      const bt = spread(t.best.train).median;
+      // Each measure against PyTorch's best configuration for that measure.
+      const bestOf = (pick: (r: TorchRun) => number[]) =>
+        Math.min(...t.tried.map((r) => spread(pick(r)).median));
+      const bg = bestOf((r) => r.generate);
+      const bf = bestOf((r) => r.forward);
+      const bt = bestOf((r) => r.train);
       console.log(
-        `  deepen / PyTorch (best): forward ${(bf / fwd.median).toFixed(2)}x, train ${(bt / train.median).toFixed(2)}x`,
+        `  deepen / PyTorch (best): forward ${(bf / fwd.median).toFixed(2)}x, generate ${(bg / gen.median).toFixed(2)}x, train ${(bt / train.median).toFixed(2)}x`,
       );
       entry.torch = t.tried.map((r) => ({ ...r, best: r === t.best }));
       entry.ratio_forward = bf / fwd.median;
+      entry.ratio_generate = bg / gen.median;
       entry.ratio_train = bt / train.median;
     }
   }

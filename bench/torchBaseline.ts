@@ -21,6 +21,8 @@ export interface TorchRun {
   /** Seconds of each timed run (after one warm-up). */
   forward: number[];
   train: number[];
+  /** Greedy generation with a KV cache (batch 1), when asked for: seconds a run. */
+  generate: number[];
   /** The PyTorch process's resident high-water mark (its step, its model, its interpreter). */
   peak_rss_mib: number;
 }
@@ -35,17 +37,26 @@ export function torchBaseline(
   runs: number,
   cores: number,
   recompute = false,
+  /** Prompt and new tokens of the generation timing; 0 new tokens: none. */
+  gen: { prompt: number; new: number } = { prompt: 0, new: 0 },
 ): { best: TorchRun; tried: TorchRun[] } | { error: string } {
   const tried: TorchRun[] = [];
   for (const threads of [...new Set([cores, 1])]) {
     const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
     if (existsSync(OPENBLAS_OPENMP))
       env.LD_LIBRARY_PATH = [OPENBLAS_OPENMP, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
-    const r = spawnSync(PYTHON, [SCRIPT, JSON.stringify({ ...shape, steps: runs, threads, recompute })], {
-      encoding: "utf8",
-      env,
-      maxBuffer: 1 << 20,
-    });
+    const r = spawnSync(
+      PYTHON,
+      [
+        SCRIPT,
+        JSON.stringify({ ...shape, steps: runs, threads, recompute, genPrompt: gen.prompt, genNew: gen.new }),
+      ],
+      {
+        encoding: "utf8",
+        env,
+        maxBuffer: 1 << 20,
+      },
+    );
     if (r.status !== 0) return { error: r.stderr.trim().split("\n").pop() ?? `exit ${r.status}` };
     tried.push(JSON.parse(r.stdout) as TorchRun);
   }

@@ -30,9 +30,9 @@ mask = torch.full((T, T), float("-inf")).triu(1)
 def rms(x, w):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w
 
-def rope(x):
+def rope(x, c=cos, s=sin):
     x1, x2 = x[..., : hd // 2], x[..., hd // 2 :]
-    return x * cos + torch.cat([-x2, x1], -1) * sin
+    return x * c + torch.cat([-x2, x1], -1) * s
 
 def layer(x, l):
     h = rms(x, params[f"{l}.n1"])
@@ -86,8 +86,45 @@ def blas():
         libs = {line.split()[-1] for line in f if "blas" in line.split()[-1]}
     return sorted(libs)
 
+# Greedy generation with a key/value cache, batch 1: the prompt in one pass, then one token a pass,
+# each layer's keys and values grown by concatenation (as transformers' default cache grows them).
+gen_prompt, gen_new = cfg.get("genPrompt", 0), cfg.get("genNew", 0)
+
+def decode(tok, pos, ks, vs):
+    t = tok.shape[1]
+    c, s = cos[pos : pos + t], sin[pos : pos + t]
+    x = params["embed"][tok]
+    for l in range(L):
+        h = rms(x, params[f"{l}.n1"])
+        q = rope((h @ params[f"{l}.q"].T).view(1, t, nh, hd).transpose(1, 2), c, s)
+        k = rope((h @ params[f"{l}.k"].T).view(1, t, nkv, hd).transpose(1, 2), c, s)
+        v = (h @ params[f"{l}.v"].T).view(1, t, nkv, hd).transpose(1, 2)
+        ks[l] = k if ks[l] is None else torch.cat([ks[l], k], 2)
+        vs[l] = v if vs[l] is None else torch.cat([vs[l], v], 2)
+        kk = ks[l].repeat_interleave(nh // nkv, dim=1)
+        vv = vs[l].repeat_interleave(nh // nkv, dim=1)
+        sc = q @ kk.transpose(-1, -2) / math.sqrt(hd)
+        if t > 1:
+            sc = sc + mask[:t, :t]
+        a = torch.softmax(sc, -1) @ vv
+        x = x + a.transpose(1, 2).reshape(1, t, nh * hd) @ params[f"{l}.o"].T
+        h = rms(x, params[f"{l}.n2"])
+        x = x + (torch.nn.functional.silu(h @ params[f"{l}.gate"].T) * (h @ params[f"{l}.up"].T)) @ params[f"{l}.down"].T
+    return rms(x[:, -1], params["norm"]) @ params["head"].T
+
+def generate():
+    with torch.no_grad():
+        ks, vs = [None] * L, [None] * L
+        logits = decode(tokens[:1, :gen_prompt], 0, ks, vs)
+        for i in range(gen_new):
+            nxt = logits.argmax(-1)
+            if i == gen_new - 1:
+                break
+            logits = decode(nxt.view(1, 1), gen_prompt + i, ks, vs)
+
 train = timed(step, cfg["steps"])
 forward = timed(fwd, cfg["steps"])
-print(json.dumps({"forward": forward, "train": train, "version": torch.__version__,
+generation = timed(generate, cfg["steps"]) if gen_new else []
+print(json.dumps({"forward": forward, "train": train, "generate": generation, "version": torch.__version__,
                   "threads": torch.get_num_threads(), "blas": blas(),
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -127,7 +127,7 @@ function runOptions(cmd: Command, lr: number): Command {
     .option("--clip <x>", "global gradient-norm clipping (0: off)", String(RUN_DEFAULTS.clipNorm))
     .option(
       "--recompute",
-      "keep only each layer's input and run the layer again in the backward pass: less memory, about a third more time",
+      "keep only each layer's input and run the layer again in the backward pass: less memory, about a sixth more time",
     )
     .option(
       "--weight-decay <x>",

@@ -68,7 +68,7 @@ export interface RunOptions {
   skipNonFinite?: boolean;
   force?: boolean;
   clipNorm?: number;
-  /** Recompute each layer's activations in the backward pass (less memory, about a third more time). */
+  /** Recompute each layer's activations in the backward pass (less memory, about a sixth more time). */
   recompute?: boolean;
   weightDecay?: number;
   beta1?: number;
