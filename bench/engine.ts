@@ -101,12 +101,13 @@ for (const shape of selectShapes(which)) {
   const tok = B * T;
   const gflop = stepFlops(shape) / 1e9;
   const gflops = gflop / train.median;
-  const fmt = (s: { median: number; min: number; max: number }) =>
-    `${(tok / s.median).toFixed(0)} tokens/s (${(s.median * 1000).toFixed(0)} ms, ${(s.min * 1000).toFixed(0)}–${(s.max * 1000).toFixed(0)})`;
+  /** A rate from the median of `s` (seconds a run, `n` items a run), with the runs' times. */
+  const rate = (s: { median: number; min: number; max: number }, n: number, unit: string, digits = 0) =>
+    `${(n / s.median).toFixed(digits)} ${unit} (${(s.median * 1000).toFixed(0)} ms, ${(s.min * 1000).toFixed(0)}–${(s.max * 1000).toFixed(0)})`;
+  const fmt = (s: { median: number; min: number; max: number }) => rate(s, tok, "tokens/s");
+  const genFmt = (s: { median: number; min: number; max: number }) => rate(s, GEN.new, "new tokens/s", 1);
   console.log(`\n${shape.name}: ${(params / 1e6).toFixed(1)}M parameters, batch ${B} x ${T}`);
   console.log(`  forward      ${fmt(fwd)}, ${(forwardFlops(shape) / 1e9 / fwd.median).toFixed(1)} GFLOPS`);
-  const genFmt = (s: { median: number; min: number; max: number }) =>
-    `${(GEN.new / s.median).toFixed(1)} new tokens/s (${(s.median * 1000).toFixed(0)} ms, ${(s.min * 1000).toFixed(0)}–${(s.max * 1000).toFixed(0)})`;
   console.log(
     `  generate     ${genFmt(gen)}: ${GEN.prompt}-token prompt, ${GEN.new} new tokens, greedy, batch 1`,
   );
@@ -126,7 +127,7 @@ for (const shape of selectShapes(which)) {
     train_tokens_per_s: tok / train.median,
   };
   if (torch) {
-    const t = torchBaseline(shape, runs, threads, false, GEN);
+    const t = torchBaseline(shape, runs, threads, { gen: GEN });
     if ("error" in t) console.log(`  PyTorch failed: ${t.error}`);
     else {
       for (const r of t.tried) {

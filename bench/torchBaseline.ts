@@ -31,14 +31,17 @@ export function torchAvailable(): boolean {
   return spawnSync(PYTHON, ["-c", "import torch"]).status === 0;
 }
 
-/** Runs the PyTorch step (each layer checkpointed with `recompute`) with each thread count; returns every configuration and the fastest training one. */
+/** Runs the PyTorch step with each thread count; returns every configuration and the fastest training one. */
 export function torchBaseline(
   shape: TrainShape,
   runs: number,
   cores: number,
-  recompute = false,
-  /** Prompt and new tokens of the generation timing; 0 new tokens: none. */
-  gen: { prompt: number; new: number } = { prompt: 0, new: 0 },
+  opts: {
+    /** Each layer checkpointed (torch.utils.checkpoint): the baseline for deepen's --recompute. */
+    recompute?: boolean;
+    /** Prompt and new tokens of the generation timing; none when absent. */
+    gen?: { prompt: number; new: number };
+  } = {},
 ): { best: TorchRun; tried: TorchRun[] } | { error: string } {
   const tried: TorchRun[] = [];
   for (const threads of [...new Set([cores, 1])]) {
@@ -49,7 +52,14 @@ export function torchBaseline(
       PYTHON,
       [
         SCRIPT,
-        JSON.stringify({ ...shape, steps: runs, threads, recompute, genPrompt: gen.prompt, genNew: gen.new }),
+        JSON.stringify({
+          ...shape,
+          steps: runs,
+          threads,
+          recompute: !!opts.recompute,
+          genPrompt: opts.gen?.prompt ?? 0,
+          genNew: opts.gen?.new ?? 0,
+        }),
       ],
       {
         encoding: "utf8",

@@ -34,16 +34,26 @@ def rope(x, c=cos, s=sin):
     x1, x2 = x[..., : hd // 2], x[..., hd // 2 :]
     return x * c + torch.cat([-x2, x1], -1) * s
 
-def layer(x, l):
+def layer(x, l, c=cos, s=sin, cache=None):
+    # One decoder layer over x [b, t, H]; with `cache` (per-layer lists of keys and values, for
+    # generation) this call's keys and values are appended to the layer's and attention reads them all.
+    b, t = x.shape[0], x.shape[1]
     h = rms(x, params[f"{l}.n1"])
-    q = (h @ params[f"{l}.q"].T).view(B, T, nh, hd).transpose(1, 2)
-    k = (h @ params[f"{l}.k"].T).view(B, T, nkv, hd).transpose(1, 2)
-    v = (h @ params[f"{l}.v"].T).view(B, T, nkv, hd).transpose(1, 2)
-    q, k = rope(q), rope(k)
+    q = rope((h @ params[f"{l}.q"].T).view(b, t, nh, hd).transpose(1, 2), c, s)
+    k = rope((h @ params[f"{l}.k"].T).view(b, t, nkv, hd).transpose(1, 2), c, s)
+    v = (h @ params[f"{l}.v"].T).view(b, t, nkv, hd).transpose(1, 2)
+    if cache is not None:
+        ks, vs = cache
+        ks[l] = k if ks[l] is None else torch.cat([ks[l], k], 2)
+        vs[l] = v if vs[l] is None else torch.cat([vs[l], v], 2)
+        k, v = ks[l], vs[l]
     k = k.repeat_interleave(nh // nkv, dim=1)
     v = v.repeat_interleave(nh // nkv, dim=1)
-    a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1) @ v
-    x = x + a.transpose(1, 2).reshape(B, T, nh * hd) @ params[f"{l}.o"].T
+    sc = q @ k.transpose(-1, -2) / math.sqrt(hd)
+    if t > 1:  # the whole sequence or a prompt, both from position 0; one new token sees every key
+        sc = sc + mask[:t, :t]
+    a = torch.softmax(sc, -1) @ v
+    x = x + a.transpose(1, 2).reshape(b, t, nh * hd) @ params[f"{l}.o"].T
     h = rms(x, params[f"{l}.n2"])
     return x + (torch.nn.functional.silu(h @ params[f"{l}.gate"].T) * (h @ params[f"{l}.up"].T)) @ params[f"{l}.down"].T
 
@@ -90,37 +100,23 @@ def blas():
 # each layer's keys and values grown by concatenation (as transformers' default cache grows them).
 gen_prompt, gen_new = cfg.get("genPrompt", 0), cfg.get("genNew", 0)
 
-def decode(tok, pos, ks, vs):
+def decode(tok, pos, cache):
     t = tok.shape[1]
     c, s = cos[pos : pos + t], sin[pos : pos + t]
     x = params["embed"][tok]
     for l in range(L):
-        h = rms(x, params[f"{l}.n1"])
-        q = rope((h @ params[f"{l}.q"].T).view(1, t, nh, hd).transpose(1, 2), c, s)
-        k = rope((h @ params[f"{l}.k"].T).view(1, t, nkv, hd).transpose(1, 2), c, s)
-        v = (h @ params[f"{l}.v"].T).view(1, t, nkv, hd).transpose(1, 2)
-        ks[l] = k if ks[l] is None else torch.cat([ks[l], k], 2)
-        vs[l] = v if vs[l] is None else torch.cat([vs[l], v], 2)
-        kk = ks[l].repeat_interleave(nh // nkv, dim=1)
-        vv = vs[l].repeat_interleave(nh // nkv, dim=1)
-        sc = q @ kk.transpose(-1, -2) / math.sqrt(hd)
-        if t > 1:
-            sc = sc + mask[:t, :t]
-        a = torch.softmax(sc, -1) @ vv
-        x = x + a.transpose(1, 2).reshape(1, t, nh * hd) @ params[f"{l}.o"].T
-        h = rms(x, params[f"{l}.n2"])
-        x = x + (torch.nn.functional.silu(h @ params[f"{l}.gate"].T) * (h @ params[f"{l}.up"].T)) @ params[f"{l}.down"].T
+        x = layer(x, l, c, s, cache)
     return rms(x[:, -1], params["norm"]) @ params["head"].T
 
 def generate():
     with torch.no_grad():
-        ks, vs = [None] * L, [None] * L
-        logits = decode(tokens[:1, :gen_prompt], 0, ks, vs)
+        cache = ([None] * L, [None] * L)
+        logits = decode(tokens[:1, :gen_prompt], 0, cache)
         for i in range(gen_new):
             nxt = logits.argmax(-1)
             if i == gen_new - 1:
                 break
-            logits = decode(nxt.view(1, 1), gen_prompt + i, ks, vs)
+            logits = decode(nxt.view(1, 1), gen_prompt + i, cache)
 
 train = timed(step, cfg["steps"])
 forward = timed(fwd, cfg["steps"])

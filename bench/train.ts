@@ -92,7 +92,7 @@ for (const shape of selectShapes(which)) {
     step_s: t,
   };
   if (torch) {
-    const r = torchBaseline(shape, Math.max(3, steps - 1), threads, recompute);
+    const r = torchBaseline(shape, Math.max(3, steps - 1), threads, { recompute });
     if ("error" in r) console.log(`  PyTorch failed: ${r.error}`);
     else {
       const b = spread(r.best.train);

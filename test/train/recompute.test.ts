@@ -75,7 +75,7 @@ test("the recomputed layers are in the step graph: every layer's products again,
   assert.equal(matmuls(true) - matmuls(false), 4 * 8);
 });
 
-test("recomputation waits for the gradient and survives onnxruntime's optimizer: the graph still computes it", async () => {
+test("a recomputed segment gives the identical gradient after onnxruntime's optimizer has run over the graph", async () => {
   // y = sum(tanh(tanh(x · w))) with the two tanh as a segment: gradient checked against the plain graph.
   const build = (recompute: boolean) => {
     const g = new Graph();
