@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { link, mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
 import { DeepenError, OutputError } from "../errors.js";
 import { countOf } from "../formatCount.js";
@@ -218,4 +218,79 @@ async function moveIntoPlace(tmp: string, target: string, opts: AtomicOutputOpti
     return;
   }
   throw new OutputError(`output ${target} kept being replaced by other commands while this one wrote it`);
+}
+
+export interface AtomicFileOptions {
+  force?: boolean;
+  /** Input files and folders: the output may not be one of them or inside one. */
+  inputs?: readonly string[];
+  /** What kind of file --force may replace, and how to recognise it (a typo must not cost data). */
+  replaceable: { kind: string; test: (file: string) => Promise<boolean> };
+}
+
+/** Checks that the single file `target` may be written, before any work is done. */
+export async function checkFileTarget(target: string, opts: AtomicFileOptions): Promise<void> {
+  const out = realish(target);
+  for (const input of opts.inputs ?? []) {
+    const inp = realish(input);
+    if (out === inp) throw new OutputError(`output ${target} is the input ${input}`);
+    if (isWithin(out, inp)) throw new OutputError(`output ${target} is inside the input folder ${input}`);
+  }
+  if (!present(resolve(target))) return;
+  if (!statSync(target).isFile()) throw new OutputError(`output ${target} exists and is not a file`);
+  if (!opts.force) throw new OutputError(`output ${target} exists; pass --force to replace it`);
+  if (!(await opts.replaceable.test(target))) {
+    throw new OutputError(`--force will not replace ${target}: it is not a ${opts.replaceable.kind}`);
+  }
+}
+
+/**
+ * Runs `fill` on a temporary file name beside `target` and renames the file into place only when
+ * `fill` succeeds: a failure or an interrupt never leaves a partial file where a result is expected.
+ * Without --force the file is linked into place, which fails if another command wrote it meanwhile.
+ */
+export async function withAtomicFile<T>(
+  target: string,
+  opts: AtomicFileOptions,
+  fill: (tmpFile: string) => Promise<T>,
+): Promise<T> {
+  await checkFileTarget(target, opts);
+  const abs = resolve(target);
+  const tmp = join(dirname(abs), `.${basename(abs)}.deepen-tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    await mkdir(dirname(abs), { recursive: true });
+  } catch (e) {
+    throw new OutputError(`cannot create ${target}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  installSignalCleanup();
+  live.add(tmp);
+  const cleanup = async () => {
+    await rm(tmp, { force: true });
+    live.delete(tmp);
+  };
+  let result: T;
+  try {
+    result = await fill(tmp);
+    if (opts.force) await rename(tmp, abs);
+    else {
+      try {
+        await link(tmp, abs);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") throw writtenMeanwhile(target);
+        throw e;
+      }
+    }
+  } catch (e) {
+    await cleanup();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      throw new OutputError(`no space left on the device while writing ${target} (partial output removed)`);
+    }
+    if (!(e instanceof DeepenError) && (code === "EACCES" || code === "EROFS" || code === "EPERM")) {
+      throw new OutputError(`cannot write ${target}: ${code}`);
+    }
+    throw e;
+  }
+  await cleanup();
+  return result;
 }

@@ -44,7 +44,8 @@ export function planShards<T extends { byteLength: number }>(
   return shards;
 }
 
-class FileSink implements ByteSink {
+/** Writes bytes at the end of an open file, counting them. */
+export class FileSink implements ByteSink {
   position = 0;
   constructor(
     private fh: FileHandle,
