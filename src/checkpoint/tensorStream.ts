@@ -96,13 +96,20 @@ async function readFully(fh: FileHandle, buf: Uint8Array, length: number, positi
   return buf.subarray(0, length);
 }
 
+/** A span of bytes in a file: a safetensors entry or a GGUF tensor. */
+export interface ByteRange {
+  file: string;
+  begin: number;
+  end: number;
+}
+
 /**
  * Streams [begin, end) of a file through `each`, reading the next chunk while the current one is
  * being handled, so reading and writing overlap.
  */
-async function pipeRange(
+export async function pipeRange(
   io: StreamContext,
-  entry: TensorEntry,
+  entry: ByteRange,
   chunkBytes: number,
   each: (chunk: Uint8Array) => Promise<void>,
 ): Promise<void> {

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { parseDType } from "../checkpoint/dtype.js";
 import { describeLayerMap } from "../surgery/layerPlan.js";
 import { countOf, formatCount } from "../formatCount.js";
-import { upscale } from "../surgery/upscale.js";
+import { upscale, type UpscaleOptions } from "../surgery/upscale.js";
+import { ggufJob, upscaleGguf } from "../surgery/upscaleGguf.js";
 import { parseByteSize, parseCount } from "./parseOptions.js";
 import { byteProgress, type Progress } from "./progress.js";
 import { runCommand } from "./run.js";
@@ -27,8 +28,11 @@ export function registerUpscale(program: Command): void {
   program
     .command("upscale")
     .description("grow a model: depth up-scaling (default), block expansion, or a passthrough recipe")
-    .argument("[model]", "base model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
-    .option("-o, --out <dir>", "output model folder (required unless --dry-run)")
+    .argument("[model]", "base model folder, GGUF file, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .option(
+      "-o, --out <path>",
+      "output model folder, or .gguf file for a GGUF model (required unless --dry-run)",
+    )
     .option("--method <name>", "dus (depth up-scaling) or expand (LLaMA Pro block expansion) (default: dus)")
     .option("--drop <m>", "DUS: layers dropped at the seam from each copy (default n/4)")
     .option("--layers <s>", "DUS: target depth 2(n - m); derives --drop")
@@ -48,7 +52,7 @@ export function registerUpscale(program: Command): void {
       await runCommand(!!f.verbose, async () => {
         let progress: Progress | undefined;
         const started = Date.now();
-        const result = await upscale({
+        const opts: UpscaleOptions = {
           model,
           recipe: f.recipe,
           out: f.out,
@@ -64,10 +68,13 @@ export function registerUpscale(program: Command): void {
           command: ["deepen", ...process.argv.slice(2)].join(" "),
           onStart: (total) => (progress = byteProgress("writing", total, !!f.json)),
           onProgress: (done) => progress?.update(done),
-        });
+        };
+        // A GGUF model (or a recipe of GGUF models) is up-scaled into one GGUF file.
+        const gguf = await ggufJob(opts);
+        const result = gguf ? await upscaleGguf(gguf) : await upscale(opts);
         progress?.stop();
         const seconds = (Date.now() - started) / 1000;
-        const names = result.plan.models.map((m) => m.model.name);
+        const names = result.lineage.sources.map((s) => s.name);
         const layerMap = describeLayerMap(result.plan, names);
         if (f.json) {
           const out = {
@@ -86,9 +93,9 @@ export function registerUpscale(program: Command): void {
           process.stdout.write(JSON.stringify(out, null, 2) + "\n");
           return;
         }
-        const src = result.plan.models[0]!;
+        const src = result.lineage.sources[0]!;
         const lines = [
-          `${names[0]} (${src.family.architectures[0]}, ${countOf(src.layers, "layer")}) -> ${countOf(result.layers, "layer")}, ` +
+          `${names[0]} (${src.architecture}, ${countOf(src.layers, "layer")}) -> ${countOf(result.layers, "layer")}, ` +
             `${formatCount(result.parameters)} parameters (${result.parameters}), ${(result.bytes / 1e9).toFixed(2)} GB`,
           "layer map (output <- source):",
           ...layerMap.map((l) => `  ${l}`),

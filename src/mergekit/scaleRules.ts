@@ -30,8 +30,16 @@ export function interpolate(g: Gradient, t: number): number {
   return g[i]! * (1 - f) + g[i + 1]! * f;
 }
 
-/** The value a setting gives the tensor `name` at position t; undefined when no filter matches. */
-export function evaluateSetting(setting: ParameterSetting, name: string, t: number): number | undefined {
+/**
+ * The value a setting gives the tensor `name` at position t; undefined when no filter matches. A
+ * tensor known by several names (a GGUF tensor and its Hugging Face name) matches a filter if any does.
+ */
+export function evaluateSetting(
+  setting: ParameterSetting,
+  name: string | readonly string[],
+  t: number,
+): number | undefined {
+  const names = typeof name === "string" ? [name] : name;
   if (
     typeof setting === "number" ||
     (Array.isArray(setting) && setting.every((v) => typeof v === "number"))
@@ -39,7 +47,7 @@ export function evaluateSetting(setting: ParameterSetting, name: string, t: numb
     return interpolate(setting as Gradient, t);
   }
   for (const cond of setting as ConditionalValue[]) {
-    if (filterMatches(cond, name)) {
+    if (names.some((n) => filterMatches(cond, n))) {
       return interpolate(cond.value, t);
     }
   }

@@ -21,13 +21,19 @@ export interface LayerSource {
 
 export type PlanMethod = "dus" | "passthrough" | "expand";
 
+/** What choosing layers needs to know of a source model: how many it has. A model folder's
+ * LayerLayout and a GGUF file's GgufLayout both are one, so DUS, expansion and recipes plan either. */
+export interface StackLayout {
+  layers: number;
+}
+
 /**
  * A layer plan: for each output layer, which model and layer it comes from. DUS, passthrough
- * recipes and block expansion all build one; writePlan executes any of them.
+ * recipes and block expansion all build one; writePlan (folders) and writeGgufPlan (GGUF) execute it.
  */
-export interface LayerPlan {
+export interface LayerPlan<M extends StackLayout = LayerLayout> {
   method: PlanMethod;
-  models: LayerLayout[];
+  models: M[];
   layers: LayerSource[];
   /** The model whose embeddings (tensors before the layers) the output takes. */
   headFrom: number;
@@ -47,9 +53,10 @@ export interface LayerPlan {
   warnings?: string[];
 }
 
-function scaleFor(src: LayerSource, name: string): number {
+/** The scale a layer source gives tensor `name`; filters may also match `alias` (a GGUF tensor's Hugging Face name). */
+export function scaleFor(src: LayerSource, name: string, alias?: string): number {
   for (const s of src.scale ?? []) {
-    const v = evaluateSetting(s, name, src.t ?? 0);
+    const v = evaluateSetting(s, alias === undefined ? name : [name, alias], src.t ?? 0);
     if (v !== undefined) {
       if (!Number.isFinite(v)) throw new UsageError(`scale for ${name} is ${v}; it must be a finite number`);
       return v;
@@ -92,7 +99,7 @@ export function parameterCount(tensors: readonly OutputTensor[]): number {
 }
 
 /** "0-23 ← base 0-23; 24-47 ← base 8-31": runs of consecutive source layers, for people to read. */
-export function describeLayerMap(plan: LayerPlan, names: string[]): string[] {
+export function describeLayerMap(plan: LayerPlan<StackLayout>, names: string[]): string[] {
   const lines: string[] = [];
   let start = 0;
   for (let j = 1; j <= plan.layers.length; j++) {

@@ -1,8 +1,7 @@
-import type { LayerLayout } from "../arch/layerLayout.js";
 import { articleFor } from "../formatCount.js";
 import type { DType } from "../checkpoint/dtype.js";
 import { UsageError } from "../errors.js";
-import type { LayerPlan } from "./layerPlan.js";
+import type { LayerPlan, StackLayout } from "./layerPlan.js";
 
 export interface DusOptions {
   /** m, layers dropped from the end of copy A and the start of copy B. Default n/4, as in the paper. */
@@ -39,7 +38,7 @@ export function dusDrop(n: number, opts: DusOptions): number {
  * Depth up-scaling (SOLAR, arXiv 2312.15166): copy A keeps layers [0, n−m), copy B keeps [m, n);
  * the output stacks A then B, 2(n − m) layers. At the seam layer n−m−1 feeds layer m.
  */
-export function planDus(layout: LayerLayout, opts: DusOptions = {}): LayerPlan {
+export function planDus<M extends StackLayout>(layout: M, opts: DusOptions = {}): LayerPlan<M> {
   const n = layout.layers;
   const m = dusDrop(n, opts);
   const a = Array.from({ length: n - m }, (_, i) => ({ model: 0, layer: i }));

@@ -1,11 +1,12 @@
 import { type LayerLayout, layerLayout } from "../arch/layerLayout.js";
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { openModelFolder } from "../checkpoint/modelFolder.js";
-import { DeepenError, RecipeError } from "../errors.js";
+import { DeepenError, RecipeError, UsageError } from "../errors.js";
+import { looksLikeGguf } from "../checkpoint/gguf/readGguf.js";
 import { locateModel } from "../mergekit/locateModel.js";
 import { isMapping, modelRef, readYamlMapping, type YamlFile } from "../mergekit/mergekitYaml.js";
 import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
-import type { LayerPlan, LayerSource } from "./layerPlan.js";
+import type { LayerPlan, LayerSource, StackLayout } from "./layerPlan.js";
 
 // mergekit's top-level keys. Those a layer stack does not use are accepted, so shared configs run unchanged.
 const TOP_KEYS = new Set([
@@ -30,15 +31,67 @@ export interface RecipeOptions {
   dtype?: DType;
 }
 
+/** How a recipe's models are opened and checked against each other: model folders, or GGUF files. */
+export interface RecipeSources<M extends StackLayout> {
+  /** Opens the model at a located path; a model of the other format is refused (no mixing). */
+  open(path: string): Promise<M>;
+  checkCompatible(layouts: M[], names: string[], fail: (d: string) => RecipeError): void;
+}
+
+/** A recipe's models as model folders. */
+export const FOLDER_SOURCES: RecipeSources<LayerLayout> = {
+  async open(path) {
+    if (await looksLikeGguf(path)) {
+      throw new UsageError(
+        `${path} is a GGUF file: a recipe's models must be all model folders or all GGUF files`,
+      );
+    }
+    return layerLayout(await openModelFolder(path));
+  },
+  checkCompatible,
+};
+
+/** The recipe's file and parsed document, read now if only its name is given. */
+export async function readRecipe(recipe: string | YamlFile): Promise<YamlFile> {
+  return typeof recipe === "string"
+    ? { file: recipe, ...(await readYamlMapping(recipe, "slices and merge_method")) }
+    : recipe;
+}
+
+/** The located path of the recipe's first model (slices[0] or models[0]), or undefined if it names none. */
+export function firstRecipeModel({ file, doc }: YamlFile): string | undefined {
+  const slice0 = Array.isArray(doc.slices) && isObj(doc.slices[0]) ? doc.slices[0] : undefined;
+  const first = Array.isArray(slice0?.sources)
+    ? (slice0.sources as unknown[])[0]
+    : Array.isArray(doc.models)
+      ? (doc.models as unknown[])[0]
+      : undefined;
+  if (!isObj(first)) return undefined;
+  try {
+    return locateModel(
+      modelRef(first.model, "", (d) => new Error(d)),
+      file,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Reads a mergekit-style passthrough recipe (slices → sources → model, layer_range) into a layer
  * plan: from its file, or from the file already read (a passthrough merge config, read once).
  */
 export async function planRecipe(recipe: string | YamlFile, opts: RecipeOptions = {}): Promise<LayerPlan> {
-  const { file, doc } =
-    typeof recipe === "string"
-      ? { file: recipe, doc: (await readYamlMapping(recipe, "slices and merge_method")).doc }
-      : recipe;
+  return planRecipeFrom(recipe, opts, FOLDER_SOURCES);
+}
+
+/** planRecipe over models opened by `models`: the layer choice is the same for every format. */
+export async function planRecipeFrom<M extends StackLayout>(
+  recipe: string | YamlFile,
+  opts: RecipeOptions,
+  models: RecipeSources<M>,
+): Promise<LayerPlan<M>> {
+  const { file, doc } = await readRecipe(recipe);
   const fail = (detail: string) => new RecipeError(file, detail);
   for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(`unknown key ${k}`);
   if (doc.merge_method !== "passthrough") {
@@ -100,13 +153,13 @@ export async function planRecipe(recipe: string | YamlFile, opts: RecipeOptions 
 
   // Each model once, in order of first use.
   const names: string[] = [];
-  const layouts: LayerLayout[] = [];
+  const layouts: M[] = [];
   const indexOf = async (ref: string): Promise<number> => {
     const i = names.indexOf(ref);
     if (i >= 0) return i;
     names.push(ref);
     try {
-      layouts.push(layerLayout(await openModelFolder(locateModel(ref, file))));
+      layouts.push(await models.open(locateModel(ref, file)));
     } catch (e) {
       if (e instanceof DeepenError) throw fail(`model ${ref}: ${e.message}`);
       throw e;
@@ -139,7 +192,7 @@ export async function planRecipe(recipe: string | YamlFile, opts: RecipeOptions 
     if (!names.includes(ref)) throw fail(`tokenizer_source ${ref} is not a model of this recipe`);
     tokenizerFrom = names.indexOf(ref);
   }
-  checkCompatible(layouts, names, fail);
+  models.checkCompatible(layouts, names, fail);
   const outDtype = doc.out_dtype ?? doc.dtype;
   let dtype = opts.dtype;
   if (!dtype && outDtype !== undefined) {

@@ -4,10 +4,10 @@ import type { DType } from "../checkpoint/dtype.js";
 import { openModelFolder } from "../checkpoint/modelFolder.js";
 import { UsageError } from "../errors.js";
 import type { YamlFile } from "../mergekit/mergekitYaml.js";
-import type { LayerPlan } from "./layerPlan.js";
+import type { LayerPlan, StackLayout } from "./layerPlan.js";
 import { planDus } from "./planDus.js";
 import { planExpand } from "./planExpand.js";
-import { planRecipe } from "./planRecipe.js";
+import { FOLDER_SOURCES, planRecipeFrom, type RecipeSources } from "./planRecipe.js";
 import { type PlanSummary, summarizePlan, writePlan, type WritePlanOptions } from "./writePlan.js";
 
 export interface UpscaleOptions extends WritePlanOptions {
@@ -31,6 +31,15 @@ export interface UpscaleResult extends PlanSummary {
 
 /** Builds the layer plan the options describe, reading only headers and configs. */
 export async function buildPlan(opts: UpscaleOptions): Promise<LayerPlan> {
+  return buildPlanWith(opts, async (path) => layerLayout(await openModelFolder(path)), FOLDER_SOURCES);
+}
+
+/** buildPlan over models of one format: `open` reads the base model, `sources` a recipe's models. */
+export async function buildPlanWith<M extends StackLayout>(
+  opts: UpscaleOptions,
+  open: (path: string) => Promise<M>,
+  sources: RecipeSources<M>,
+): Promise<LayerPlan<M>> {
   const method = opts.method ?? "dus";
   if (opts.recipe !== undefined) {
     if (opts.model !== undefined) throw new UsageError("give a model folder or --recipe, not both");
@@ -44,7 +53,7 @@ export async function buildPlan(opts: UpscaleOptions): Promise<LayerPlan> {
         "--recipe describes the whole layer stack: --method, --drop, --layers and --blocks do not apply",
       );
     }
-    return planRecipe(opts.recipe, { dtype: opts.dtype });
+    return planRecipeFrom(opts.recipe, { dtype: opts.dtype }, sources);
   }
   if (opts.model === undefined) throw new UsageError("name a model folder to up-scale (or --recipe FILE)");
   if (method === "expand") {
@@ -56,7 +65,7 @@ export async function buildPlan(opts: UpscaleOptions): Promise<LayerPlan> {
   } else {
     throw new UsageError(`--method ${String(method)}: expected dus or expand`);
   }
-  const layout = layerLayout(await openModelFolder(opts.model));
+  const layout = await open(opts.model);
   return method === "expand"
     ? planExpand(layout, opts.blocks!, opts.dtype)
     : planDus(layout, { drop: opts.drop, layers: opts.layers, dtype: opts.dtype });
