@@ -30,7 +30,7 @@ export function registerUpscale(program: Command): void {
     .description("grow a model: depth up-scaling (default), block expansion, or a passthrough recipe")
     .argument("[model]", "base model folder, GGUF file, models--ORG--NAME cache folder, or cached ORG/NAME")
     .option(
-      "-o, --out <path>",
+      "-o, --out <dir>",
       "output model folder, or .gguf file for a GGUF model (required unless --dry-run)",
     )
     .option("--method <name>", "dus (depth up-scaling) or expand (LLaMA Pro block expansion) (default: dus)")
