@@ -53,6 +53,18 @@ export async function looksLikeGguf(file: string): Promise<boolean> {
   }
 }
 
+/** The version field (bytes 4-7, little-endian) of a file already known to start with the magic. */
+async function headerVersion(file: string): Promise<number> {
+  const fh = await open(file, "r");
+  try {
+    const buf = Buffer.alloc(8);
+    await fh.read(buf, 0, 8, 0);
+    return buf.readUInt32LE(4);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The parser's own messages, put in terms of what is wrong with the file. */
 function parseFailure(file: string, e: unknown): CheckpointError {
   const msg = e instanceof Error ? e.message : String(e);
@@ -82,6 +94,14 @@ export async function readGguf(file: string): Promise<GgufFile> {
   }
   if (fileSize < 8) throw new CheckpointError(file, `truncated GGUF header: ${fileSize} bytes`);
   if (!(await looksLikeGguf(file))) throw new CheckpointError(file, "not a GGUF file (it does not start with GGUF)");
+  // Checked before parsing: the parser reads version 1's 32-bit counts as 64-bit ones and fails on garbage.
+  const declared = await headerVersion(file);
+  if (!GGUF_READ_VERSIONS.includes(declared)) {
+    throw new CheckpointError(
+      file,
+      `GGUF version ${declared} is not supported (deepen reads versions ${GGUF_READ_VERSIONS.join(" and ")})`,
+    );
+  }
   let parsed;
   try {
     parsed = await gguf(file, { allowLocalFile: true, typedMetadata: true });
