@@ -6,6 +6,8 @@ import { ggufLayerOf } from "../../src/arch/ggufLayout.js";
 import { type GgufFile, readGguf } from "../../src/checkpoint/gguf/readGguf.js";
 import { CheckpointError, RecipeError, UsageError } from "../../src/errors.js";
 import { upscaleGguf } from "../../src/surgery/upscaleGguf.js";
+import { inspectGguf } from "../../src/surgery/inspectGguf.js";
+import { ggufU32 } from "../../src/checkpoint/gguf/ggufMetadata.js";
 import { LAYER_TAG_KEY, writeGgufModel } from "../fixtures/ggufModel.js";
 import { tempDir } from "../helpers.js";
 
@@ -49,7 +51,7 @@ test("GGUF DUS 8 -> 12: every tensor is its source's bytes, block_count and per-
   const g = await readGguf(out);
   const map = [0, 1, 2, 3, 4, 5, 2, 3, 4, 5, 6, 7];
   expectMapped(g, baseFile, map);
-  assert.equal(g.tensors.length, 8 * 0 + 12 * 9 + 3);
+  assert.equal(g.tensors.length, 12 * 9 + 3);
   assert.deepEqual(
     g.tensors.map((t) => t.name).filter((n) => !n.startsWith("blk.")),
     ["token_embd.weight", "output_norm.weight", "output.weight"],
@@ -160,9 +162,8 @@ test("recipe scale: 0 and 1 on quantized tensors, other values only on float one
     "  - sources: [{ model: base.gguf, layer_range: [0, 8] }]\n" +
       "    parameters: { scale: [{ filter: o_proj, value: 0 }, { value: 1 }] }\n",
   );
-  const g = await readGguf(
-    (await upscaleGguf({ recipe: zero, out: join(root, "scale0.gguf") }), join(root, "scale0.gguf")),
-  );
+  await upscaleGguf({ recipe: zero, out: join(root, "scale0.gguf") });
+  const g = await readGguf(join(root, "scale0.gguf"));
   assert.ok(isZero(bytesOf(g, "blk.3.attn_output.weight")));
   assert.ok(bytesOf(g, "blk.3.attn_q.weight").equals(bytesOf(baseFile, "blk.3.attn_q.weight")));
   // F16 weights are scaled as they stream.
@@ -173,9 +174,8 @@ test("recipe scale: 0 and 1 on quantized tensors, other values only on float one
     "  - sources: [{ model: f16.gguf, layer_range: [0, 8] }]\n" +
       "    parameters: { scale: [{ filter: attn_q, value: 0.5 }, { value: 1 }] }\n",
   );
-  const h = await readGguf(
-    (await upscaleGguf({ recipe: half, out: join(root, "half.gguf") }), join(root, "half.gguf")),
-  );
+  await upscaleGguf({ recipe: half, out: join(root, "half.gguf") });
+  const h = await readGguf(join(root, "half.gguf"));
   const src = await readGguf(f16);
   const a = new Uint16Array(Uint8Array.from(bytesOf(src, "blk.1.attn_q.weight")).buffer);
   const b = new Uint16Array(Uint8Array.from(bytesOf(h, "blk.1.attn_q.weight")).buffer);
@@ -202,6 +202,15 @@ test("bad GGUF inputs and outputs are refused in one line", async () => {
     upscaleGguf({ model: hole, out: join(root, "x.gguf") }),
     /hole\.gguf: llama\.block_count = 8, but layer 5 has no tensors \(blk\.5\.\*\)$/,
   );
+  const split = join(root, "split.gguf");
+  await writeGgufModel(split, { extraMeta: [["split.count", ggufU32(3)]] });
+  await assert.rejects(
+    upscaleGguf({ model: split, out: join(root, "x.gguf") }),
+    /split\.gguf: part of a model split into 3 files: merge it first \(llama-gguf-split --merge\)/,
+  );
+  const report = await inspectGguf(hole);
+  assert.equal(report.layers, null);
+  assert.match(report.layoutProblem ?? "", /layer 5 has no tensors/);
   const short = join(root, "short.gguf");
   await writeGgufModel(short, { layers: 6, blockCount: 8 });
   await assert.rejects(upscaleGguf({ model: short, out: join(root, "x.gguf") }), /layer 6 has no tensors/);
