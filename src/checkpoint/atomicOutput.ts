@@ -256,7 +256,10 @@ export async function withAtomicFile<T>(
 ): Promise<T> {
   await checkFileTarget(target, opts);
   const abs = resolve(target);
-  const tmp = join(dirname(abs), `.${basename(abs)}.deepen-tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const tmp = join(
+    dirname(abs),
+    `.${basename(abs)}.deepen-tmp-${process.pid}-${randomBytes(4).toString("hex")}`,
+  );
   try {
     await mkdir(dirname(abs), { recursive: true });
   } catch (e) {

@@ -41,6 +41,7 @@ export function describeValue(v: GgufValue): string {
     const n = (v.value as unknown[]).length;
     return `[${V[v.subType ?? V.ARRAY] ?? "?"} × ${n}]`;
   }
-  if (typeof v.value === "string") return v.value.length > 60 ? JSON.stringify(v.value.slice(0, 57) + "...") : JSON.stringify(v.value);
+  if (typeof v.value === "string")
+    return v.value.length > 60 ? JSON.stringify(v.value.slice(0, 57) + "...") : JSON.stringify(v.value);
   return String(v.value);
 }

@@ -69,9 +69,13 @@ async function headerVersion(file: string): Promise<number> {
 function parseFailure(file: string, e: unknown): CheckpointError {
   const msg = e instanceof Error ? e.message : String(e);
   if (e instanceof RangeError || /Exceeded maximum chunk fetches|outside the bounds/.test(msg)) {
-    return new CheckpointError(file, "truncated GGUF header: the file ends inside its metadata or tensor infos");
+    return new CheckpointError(
+      file,
+      "truncated GGUF header: the file ends inside its metadata or tensor infos",
+    );
   }
-  if (/magic number/.test(msg)) return new CheckpointError(file, "not a GGUF file (it does not start with GGUF)");
+  if (/magic number/.test(msg))
+    return new CheckpointError(file, "not a GGUF file (it does not start with GGUF)");
   return new CheckpointError(file, `not a valid GGUF file: ${msg}`);
 }
 
@@ -93,7 +97,8 @@ export async function readGguf(file: string): Promise<GgufFile> {
     throw new CheckpointError(file, `cannot open: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   if (fileSize < 8) throw new CheckpointError(file, `truncated GGUF header: ${fileSize} bytes`);
-  if (!(await looksLikeGguf(file))) throw new CheckpointError(file, "not a GGUF file (it does not start with GGUF)");
+  if (!(await looksLikeGguf(file)))
+    throw new CheckpointError(file, "not a GGUF file (it does not start with GGUF)");
   // Checked before parsing: the parser reads version 1's 32-bit counts as 64-bit ones and fails on garbage.
   const declared = await headerVersion(file);
   if (!GGUF_READ_VERSIONS.includes(declared)) {
@@ -123,7 +128,10 @@ export async function readGguf(file: string): Promise<GgufFile> {
   }
   const alignEntry = metadata.get(ALIGNMENT_KEY);
   const alignment = alignEntry ? Number(alignEntry.value) : GGUF_DEFAULT_ALIGNMENT;
-  if (alignEntry && (alignEntry.type !== GGUFValueType.UINT32 || !isPowerOfTwo(alignment) || alignment > MAX_GGUF_ALIGNMENT)) {
+  if (
+    alignEntry &&
+    (alignEntry.type !== GGUFValueType.UINT32 || !isPowerOfTwo(alignment) || alignment > MAX_GGUF_ALIGNMENT)
+  ) {
     throw new CheckpointError(
       file,
       `${ALIGNMENT_KEY} is ${String(alignEntry.value)}: it must be a uint32 power of two up to ${MAX_GGUF_ALIGNMENT}`,
@@ -131,11 +139,17 @@ export async function readGguf(file: string): Promise<GgufFile> {
   }
   const count = parsed.tensorInfos.length;
   if (count > MAX_GGUF_TENSORS) {
-    throw new CheckpointError(file, `${count} tensors: more than the ${MAX_GGUF_TENSORS} any model has (corrupt header?)`);
+    throw new CheckpointError(
+      file,
+      `${count} tensors: more than the ${MAX_GGUF_TENSORS} any model has (corrupt header?)`,
+    );
   }
   const dataStart = Number(parsed.tensorDataOffset);
   if (dataStart > fileSize) {
-    throw new CheckpointError(file, `truncated: the tensor data should start at byte ${dataStart}, past the end (${fileSize} bytes)`);
+    throw new CheckpointError(
+      file,
+      `truncated: the tensor data should start at byte ${dataStart}, past the end (${fileSize} bytes)`,
+    );
   }
   const tensors: GgufTensor[] = [];
   const names = new Set<string>();
@@ -146,7 +160,8 @@ export async function readGguf(file: string): Promise<GgufFile> {
     names.add(name);
     const type = GGML_TYPES.get(info.dtype);
     if (!type) throw bad(`unknown tensor type ${info.dtype}`);
-    if (info.n_dims < 1 || info.n_dims > MAX_GGUF_DIMS) throw bad(`${info.n_dims} dimensions (ggml has 1 to ${MAX_GGUF_DIMS})`);
+    if (info.n_dims < 1 || info.n_dims > MAX_GGUF_DIMS)
+      throw bad(`${info.n_dims} dimensions (ggml has 1 to ${MAX_GGUF_DIMS})`);
     const dims = info.shape.map(Number);
     if (dims.some((d) => !Number.isSafeInteger(d) || d < 1)) throw bad(`bad dimensions [${dims.join(", ")}]`);
     const length = ggmlByteLength(type, dims);
@@ -166,7 +181,8 @@ export async function readGguf(file: string): Promise<GgufFile> {
   for (let i = 1; i < byOffset.length; i++) {
     const a = byOffset[i - 1]!;
     const b = byOffset[i]!;
-    if (b.begin < a.end) throw new CheckpointError(file, `tensors ${a.name} and ${b.name} overlap in the file`);
+    if (b.begin < a.end)
+      throw new CheckpointError(file, `tensors ${a.name} and ${b.name} overlap in the file`);
   }
   return { file, fileSize, version, alignment, dataStart, metadata, tensors };
 }

@@ -40,12 +40,21 @@ function tensorInfos(tensors: readonly GgufOutputTensor[], offsets: number[]): B
 function checkMetadata(meta: GgufMetadata): void {
   for (const [key, v] of meta) {
     if (v.type === GGUFValueType.ARRAY && (v.subType === undefined || v.subType === GGUFValueType.ARRAY)) {
-      throw new DeepenError(`GGUF metadata ${key}: arrays of arrays cannot be written (no model deepen knows uses one)`);
+      throw new DeepenError(
+        `GGUF metadata ${key}: arrays of arrays cannot be written (no model deepen knows uses one)`,
+      );
     }
-    const strings = v.type === GGUFValueType.STRING ? [v.value] : v.subType === GGUFValueType.STRING ? (v.value as unknown[]) : [];
+    const strings =
+      v.type === GGUFValueType.STRING
+        ? [v.value]
+        : v.subType === GGUFValueType.STRING
+          ? (v.value as unknown[])
+          : [];
     for (const s of strings) {
-      if (typeof s !== "string") throw new DeepenError(`GGUF metadata ${key}: expected a string, got ${typeof s}`);
-      if (Buffer.byteLength(s) > MAX_GGUF_STRING_BYTES) throw new DeepenError(`GGUF metadata ${key}: a string longer than ${MAX_GGUF_STRING_BYTES} bytes`);
+      if (typeof s !== "string")
+        throw new DeepenError(`GGUF metadata ${key}: expected a string, got ${typeof s}`);
+      if (Buffer.byteLength(s) > MAX_GGUF_STRING_BYTES)
+        throw new DeepenError(`GGUF metadata ${key}: a string longer than ${MAX_GGUF_STRING_BYTES} bytes`);
     }
   }
 }
@@ -76,7 +85,9 @@ export async function writeGguf(
   for (const t of tensors) {
     const expected = ggmlByteLength(t.type, t.dims);
     if (expected !== t.byteLength) {
-      throw new Error(`internal: tensor ${t.name} (${t.type.name} [${t.dims.join(", ")}]) has ${t.byteLength} bytes, expected ${String(expected)}`);
+      throw new Error(
+        `internal: tensor ${t.name} (${t.type.name} [${t.dims.join(", ")}]) has ${t.byteLength} bytes, expected ${String(expected)}`,
+      );
     }
     dataBytes = pad(dataBytes, alignment);
     offsets.push(dataBytes);
@@ -106,7 +117,9 @@ export async function writeGguf(
       await sink.write(zeros.subarray(0, at - sink.position));
       await t.write(sink, io);
       if (sink.position - at !== t.byteLength) {
-        throw new Error(`internal: tensor ${t.name} produced ${sink.position - at} bytes, expected ${t.byteLength}`);
+        throw new Error(
+          `internal: tensor ${t.name} produced ${sink.position - at} bytes, expected ${t.byteLength}`,
+        );
       }
     }
     return sink.position;

@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { GGUFValueType } from "@huggingface/gguf";
 import { GGML_TYPES, ggmlTypeByName } from "../../../src/checkpoint/gguf/ggmlTypes.js";
-import { ggufArray, ggufBool, ggufString, type GgufMetadata, type GgufValue } from "../../../src/checkpoint/gguf/ggufMetadata.js";
+import {
+  ggufArray,
+  ggufBool,
+  ggufString,
+  type GgufMetadata,
+  type GgufValue,
+} from "../../../src/checkpoint/gguf/ggufMetadata.js";
 import { readGguf } from "../../../src/checkpoint/gguf/readGguf.js";
 import { type GgufOutputTensor, writeGguf } from "../../../src/checkpoint/gguf/writeGguf.js";
 import { tempDir } from "../../helpers.js";
@@ -12,7 +18,12 @@ import { tempDir } from "../../helpers.js";
 const V = GGUFValueType;
 
 /** An output tensor holding the given bytes. */
-export function bytesTensor(name: string, typeName: string, dims: number[], bytes: Uint8Array): GgufOutputTensor {
+export function bytesTensor(
+  name: string,
+  typeName: string,
+  dims: number[],
+  bytes: Uint8Array,
+): GgufOutputTensor {
   const type = ggmlTypeByName(typeName)!;
   return {
     name,
@@ -25,7 +36,8 @@ export function bytesTensor(name: string, typeName: string, dims: number[], byte
   };
 }
 
-const randomBytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 17) & 255);
+const randomBytes = (n: number, seed: number) =>
+  Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 17) & 255);
 
 test("a GGUF deepen writes reads back with every metadata value and tensor byte", async () => {
   const dir = tempDir();
@@ -78,10 +90,12 @@ test("a GGUF deepen writes reads back with every metadata value and tensor byte"
 test("an alignment other than 32 is recorded in general.alignment and honoured", async () => {
   const dir = tempDir();
   const file = join(dir, "a.gguf");
-  await writeGguf(file, new Map([["general.architecture", ggufString("llama")]]), [
-    bytesTensor("x", "F32", [3], randomBytes(12, 1)),
-    bytesTensor("y", "F32", [1], randomBytes(4, 2)),
-  ], { alignment: 64 });
+  await writeGguf(
+    file,
+    new Map([["general.architecture", ggufString("llama")]]),
+    [bytesTensor("x", "F32", [3], randomBytes(12, 1)), bytesTensor("y", "F32", [1], randomBytes(4, 2))],
+    { alignment: 64 },
+  );
   const g = await readGguf(file);
   assert.equal(g.alignment, 64);
   assert.equal(g.metadata.get("general.alignment")?.value, 64);
@@ -89,11 +103,38 @@ test("an alignment other than 32 is recorded in general.alignment and honoured",
 });
 
 test("the type table knows every block layout llama.cpp's quantizations write", () => {
-  for (const name of ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ1_S", "IQ1_M", "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0", "MXFP4", "BF16"]) {
+  for (const name of [
+    "Q4_0",
+    "Q4_1",
+    "Q5_0",
+    "Q5_1",
+    "Q8_0",
+    "Q2_K",
+    "Q3_K",
+    "Q4_K",
+    "Q5_K",
+    "Q6_K",
+    "IQ2_XXS",
+    "IQ2_XS",
+    "IQ2_S",
+    "IQ3_XXS",
+    "IQ3_S",
+    "IQ1_S",
+    "IQ1_M",
+    "IQ4_NL",
+    "IQ4_XS",
+    "TQ1_0",
+    "TQ2_0",
+    "MXFP4",
+    "BF16",
+  ]) {
     assert.ok(ggmlTypeByName(name), name);
   }
   // Bits per weight of the common quantizations, as llama.cpp's quantize tool reports them.
-  const bpw = (n: string) => { const t = ggmlTypeByName(n)!; return (t.bytesPerBlock * 8) / t.blockSize; };
+  const bpw = (n: string) => {
+    const t = ggmlTypeByName(n)!;
+    return (t.bytesPerBlock * 8) / t.blockSize;
+  };
   assert.equal(bpw("Q4_0"), 4.5);
   assert.equal(bpw("Q8_0"), 8.5);
   assert.equal(bpw("Q4_K"), 4.5);
