@@ -75,6 +75,12 @@ export async function buildPlanWith<M extends StackLayout>(
 export async function upscale(opts: UpscaleOptions): Promise<UpscaleResult> {
   if (!opts.dryRun) {
     if (opts.out === undefined) throw new UsageError("missing -o/--out: where to write the up-scaled model");
+    // A folder named x.gguf would look like a result it is not.
+    if (/\.gguf$/i.test(opts.out)) {
+      throw new UsageError(
+        `-o ${opts.out}: the input is a model folder, so the output is one too; up-scale to a folder, then \`deepen export gguf\` it`,
+      );
+    }
     const inputs = opts.model !== undefined ? [opts.model] : [];
     checkOutputTarget(opts.out, { force: opts.force, inputs });
   }

@@ -51,6 +51,15 @@ test("a GGUF input needs a .gguf output; the error is one line", () => {
   assert.equal(r.stderr.trim().split("\n").length, 1);
 });
 
+test("a model folder is not up-scaled into a .gguf name: the error points to deepen export gguf", () => {
+  const out = join(root, "grown.gguf");
+  const r = runCli(["upscale", "assets/deepen-tiny", "-o", out]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /deepen export gguf/);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.ok(!existsSync(out));
+});
+
 test("deepen inspect model.gguf shows the model, its quantization mix and tokenizer", () => {
   const r = runCli(["inspect", base]);
   assert.equal(r.code, 0, r.stderr);
