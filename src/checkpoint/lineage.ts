@@ -28,10 +28,17 @@ export interface Lineage {
   training?: unknown[];
 }
 
+/** A GGUF file keeps its lineage as JSON text under this metadata key (llama.cpp ignores keys it does not know). */
+export const GGUF_LINEAGE_KEY = "deepen.lineage";
+
 export async function readLineage(dir: string): Promise<Lineage | undefined> {
   const file = join(dir, LINEAGE_FILE);
   if (!existsSync(file)) return undefined;
-  const text = await readFile(file, "utf8");
+  return parseLineage(file, await readFile(file, "utf8"));
+}
+
+/** A lineage from its JSON text; `file` names where it was read in errors. */
+export function parseLineage(file: string, text: string): Lineage {
   if (text.length > MAX_LINEAGE_BYTES) throw new CheckpointError(file, "too large to be a deepen lineage");
   const value = parseJsonFile(file, text, MAX_LINEAGE_DEPTH) as Lineage;
   if (

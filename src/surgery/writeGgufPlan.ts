@@ -1,9 +1,9 @@
 import type { GgufLayout } from "../arch/ggufLayout.js";
 import { checkFileTarget, withAtomicFile, type AtomicFileOptions } from "../checkpoint/atomicOutput.js";
-import type { GgufMetadata } from "../checkpoint/gguf/ggufMetadata.js";
 import { looksLikeGguf } from "../checkpoint/gguf/readGguf.js";
 import { type GgufOutputTensor, writeGguf } from "../checkpoint/gguf/writeGguf.js";
-import type { Lineage } from "../checkpoint/lineage.js";
+import { GGUF_LINEAGE_KEY, type Lineage, parseLineage } from "../checkpoint/lineage.js";
+import { type GgufMetadata, ggufString, metaString } from "../checkpoint/gguf/ggufMetadata.js";
 import { VERSION } from "../version.js";
 import { ggufPlanMetadata } from "./ggufPlanMetadata.js";
 import { ggufPlanTensors } from "./ggufPlanTensors.js";
@@ -18,7 +18,7 @@ export interface GgufPlanSummary {
   tensors: GgufOutputTensor[];
   metadata: GgufMetadata;
   warnings: string[];
-  /** The same record a model folder keeps in deepen.json; a GGUF file has no place for it, the CLI prints it. */
+  /** The same record a model folder keeps in deepen.json; the file keeps it under deepen.lineage. */
   lineage: Lineage;
 }
 
@@ -31,32 +31,40 @@ export function summarizeGgufPlan(
 ): GgufPlanSummary {
   const tensors = ggufPlanTensors(plan, check);
   const parameters = tensors.reduce((a, t) => a + elements(t), 0);
+  const parents = plan.models.flatMap((l) => {
+    const text = metaString(l.gguf.metadata, GGUF_LINEAGE_KEY);
+    return text === undefined ? [] : [parseLineage(`${l.path} (${GGUF_LINEAGE_KEY})`, text)];
+  });
+  const lineage: Lineage = {
+    deepen_version: VERSION,
+    method: plan.method,
+    recipe: plan.recipe,
+    sources: plan.models.map((l) => ({
+      name: l.name,
+      path: l.path,
+      architecture: l.architecture,
+      layers: l.layers,
+    })),
+    layer_map: plan.layers.map((s) => ({
+      model: s.model,
+      layer: s.layer,
+      ...(s.identity ? { identity: true } : {}),
+    })),
+    new_layers: plan.newLayers,
+    parameters,
+    parents,
+  };
+  // The file keeps its own lineage, as a folder keeps deepen.json.
+  const metadata = ggufPlanMetadata(plan);
+  metadata.set(GGUF_LINEAGE_KEY, ggufString(JSON.stringify(lineage)));
   return {
     layers: plan.layers.length,
     parameters,
     bytes: tensors.reduce((a, t) => a + t.byteLength, 0),
     tensors,
-    metadata: ggufPlanMetadata(plan),
+    metadata,
     warnings: [...(plan.warnings ?? [])],
-    lineage: {
-      deepen_version: VERSION,
-      method: plan.method,
-      recipe: plan.recipe,
-      sources: plan.models.map((l) => ({
-        name: l.name,
-        path: l.path,
-        architecture: l.architecture,
-        layers: l.layers,
-      })),
-      layer_map: plan.layers.map((s) => ({
-        model: s.model,
-        layer: s.layer,
-        ...(s.identity ? { identity: true } : {}),
-      })),
-      new_layers: plan.newLayers,
-      parameters,
-      parents: [],
-    },
+    lineage,
   };
 }
 

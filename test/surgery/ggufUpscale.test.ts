@@ -10,6 +10,7 @@ import { inspectGguf } from "../../src/surgery/inspectGguf.js";
 import { ggufU32 } from "../../src/checkpoint/gguf/ggufMetadata.js";
 import { LAYER_TAG_KEY, writeGgufModel } from "../fixtures/ggufModel.js";
 import { tempDir } from "../helpers.js";
+import { GGUF_LINEAGE_KEY, type Lineage } from "../../src/checkpoint/lineage.js";
 
 const root = tempDir();
 const base = join(root, "base.gguf");
@@ -64,9 +65,21 @@ test("GGUF DUS 8 -> 12: every tensor is its source's bytes, block_count and per-
   );
   assert.deepEqual(meta(g, "llama.attention.head_count_kv"), Array(12).fill(2));
   assert.equal(meta(g, "general.name"), "deepen-gguf-test (deepen dus: 8 -> 12 layers)");
-  // Everything else as it was, in its order: the tokenizer included.
+  // Everything else as it was, in its order: the tokenizer included; the lineage is added at the end.
   const keys = [...baseFile.metadata.keys()];
-  assert.deepEqual([...g.metadata.keys()], keys);
+  assert.deepEqual([...g.metadata.keys()], [...keys, GGUF_LINEAGE_KEY]);
+  const lineage = JSON.parse(meta(g, GGUF_LINEAGE_KEY) as string) as Lineage;
+  assert.equal(lineage.method, "dus");
+  assert.deepEqual(
+    lineage.layer_map.map((l) => l.layer),
+    map,
+  );
+  assert.deepEqual(lineage.parents, []);
+  // A second generation names the first as its parent, as deepen.json does for folders.
+  const again = await upscaleGguf({ model: out, out: join(root, "dus-dus.gguf"), drop: 0 });
+  const second = JSON.parse(again.metadata.get(GGUF_LINEAGE_KEY)!.value as string) as Lineage;
+  assert.equal(second.layer_map.length, 24);
+  assert.deepEqual(second.parents, [lineage]);
   for (const k of keys) {
     if ([LAYER_TAG_KEY, "llama.block_count", "general.name", "llama.attention.head_count_kv"].includes(k))
       continue;
