@@ -1,6 +1,7 @@
 import type { GgufLayout } from "../arch/ggufLayout.js";
 import { looksLikeGguf } from "../checkpoint/gguf/readGguf.js";
 import { UsageError } from "../errors.js";
+import { ggufLayerKindWarnings } from "./ggufLayerKinds.js";
 import { GGUF_SOURCES, openGgufLayout } from "./ggufSources.js";
 import type { LayerPlan } from "./layerPlan.js";
 import { firstRecipeModel, readRecipe } from "./planRecipe.js";
@@ -50,6 +51,8 @@ export async function upscaleGguf(opts: UpscaleOptions): Promise<GgufUpscaleResu
     ];
     plan.dtype = undefined;
   }
+  const kinds = ggufLayerKindWarnings(plan);
+  if (kinds.length > 0) plan.warnings = [...(plan.warnings ?? []), ...kinds];
   if (opts.dryRun) return { ...summarizeGgufPlan(plan, opts), plan };
   return { ...(await writeGgufPlan(plan, opts.out!, opts)), plan };
 }
