@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { metaString } from "../../src/checkpoint/gguf/ggufMetadata.js";
+import { readGguf } from "../../src/checkpoint/gguf/readGguf.js";
+import { exportGguf } from "../../src/surgery/exportGguf.js";
+import { loadTokenizer } from "../../src/tokenizer/loadTokenizer.js";
+import { TOKEN_TYPE } from "../../src/tokenizer/ggufVocab.js";
+import { writeSyntheticModel } from "../fixtures/syntheticModel.js";
+import { tempDir } from "../helpers.js";
+import { llamaCpp } from "../llamaCpp.js";
+
+const WORDS = "the quick brown fox jumps over the lazy dog and then the dog sleeps".split(" ");
+/** Text with a character outside the vocabulary (é, € → byte fallback) and a double space. */
+const TEXT = "the quick brown fox jumps over the café  dog for 5€ and then sleeps";
+
+/**
+ * A SentencePiece-style tokenizer.json as transformers writes Llama 2's: BPE with byte fallback,
+ * spaces as ▁ with one prepended, <0xNN> byte tokens, merges built word by word.
+ */
+function spmTokenizer(): { tokenizer: unknown; size: number } {
+  const vocab: Record<string, number> = {};
+  const add = (t: string) => (vocab[t] ??= Object.keys(vocab).length);
+  ["<unk>", "<s>", "</s>"].forEach(add);
+  for (let b = 0; b < 256; b++) add(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+  for (const c of new Set([...("▁" + WORDS.join("") + "5c")])) add(c);
+  const merges: [string, string][] = [];
+  for (const w of WORDS) {
+    const chars = [...("▁" + w)];
+    let left = chars[0]!;
+    for (const c of chars.slice(1)) {
+      if (vocab[left + c] === undefined) {
+        merges.push([left, c]);
+        add(left + c);
+      }
+      left += c;
+    }
+  }
+  const special = (content: string, id: number) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  const tokenizer = {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: [special("<unk>", 0), special("<s>", 1), special("</s>", 2)],
+    normalizer: {
+      type: "Sequence",
+      normalizers: [
+        { type: "Prepend", prepend: "▁" },
+        { type: "Replace", pattern: { String: " " }, content: "▁" },
+      ],
+    },
+    pre_tokenizer: null,
+    post_processor: {
+      type: "TemplateProcessing",
+      single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+      pair: [
+        { SpecialToken: { id: "<s>", type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { Sequence: { id: "B", type_id: 1 } },
+      ],
+      special_tokens: { "<s>": { id: "<s>", ids: [1], tokens: ["<s>"] } },
+    },
+    decoder: {
+      type: "Sequence",
+      decoders: [
+        { type: "Replace", pattern: { String: "▁" }, content: " " },
+        { type: "ByteFallback" },
+        { type: "Fuse" },
+        { type: "Strip", content: " ", start: 1, stop: 0 },
+      ],
+    },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: "<unk>",
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
+  };
+  return { tokenizer, size: Object.keys(vocab).length };
+}
+
+test("a SentencePiece-style tokenizer.json exports as llama.cpp's llama vocabulary and tokenizes the same", async () => {
+  const dir = tempDir();
+  const { tokenizer, size } = spmTokenizer();
+  await writeSyntheticModel(dir, { family: "llama", layers: 1, dtype: "F32", dims: { vocab: 352 } });
+  assert.ok(size <= 352, `${size} tokens`);
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizer));
+  writeFileSync(
+    join(dir, "tokenizer_config.json"),
+    JSON.stringify({
+      bos_token: "<s>",
+      eos_token: "</s>",
+      unk_token: "<unk>",
+      add_bos_token: true,
+      add_eos_token: false,
+    }),
+  );
+  const file = join(tempDir(), "spm.gguf");
+  const r = await exportGguf(dir, file, { dtype: "f32" });
+  assert.equal(r.tokenizer.model, "llama");
+  const g = await readGguf(file);
+  assert.equal(metaString(g.metadata, "tokenizer.ggml.model"), "llama");
+  const types = g.metadata.get("tokenizer.ggml.token_type")!.value as number[];
+  assert.deepEqual(
+    [types[0], types[1], types[3], types[300], types[351]],
+    [TOKEN_TYPE.unknown, TOKEN_TYPE.control, TOKEN_TYPE.byte, TOKEN_TYPE.normal, TOKEN_TYPE.unused],
+  );
+
+  const tok = await loadTokenizer(dir);
+  const want = tok.encode(TEXT, { addSpecialTokens: false });
+  assert.ok(
+    want.some((id) => id >= 3 && id < 259),
+    "the text exercises byte fallback",
+  );
+  const model = await (await llamaCpp()).loadModel({ modelPath: file, gpuLayers: 0 });
+  try {
+    assert.deepEqual(model.tokenize(TEXT, false).map(Number), want);
+    assert.equal(model.tokens.shouldPrependBosToken, true);
+    assert.equal(Number(model.tokens.bos), 1);
+  } finally {
+    await model.dispose();
+  }
+});
