@@ -28,7 +28,7 @@ export interface GgufArch {
   normPlusOne: boolean;
   /** llama.cpp's graph always uses the embeddings as the head (Gemma): an untied lm_head would be ignored. */
   headIsEmbedding: boolean;
-  /** Writes {arch}.attention.sliding_window (llama.cpp uses it for these archs). */
+  /** llama.cpp applies {arch}.attention.sliding_window for this arch (written when the config has one). */
   slidingWindow: boolean;
   /** Writes the attention and final logit soft-capping values. */
   softcapping: boolean;
@@ -122,7 +122,7 @@ export const GGUF_ARCHS: Readonly<Record<string, GgufArch>> = {
       "mlp.gate_up_proj": "ffn_up",
       "mlp.down_proj": "ffn_down",
     },
-    slidingWindow: true,
+    // llama.cpp's phi3 sets no sliding window whatever the file says (measured: it attends globally).
   },
   olmo2: {
     ...PLAIN,

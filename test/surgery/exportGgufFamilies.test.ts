@@ -89,3 +89,62 @@ for (const family of Object.keys(GGUF_ARCHS)) {
     assert.ok(a.nextToken < Q8_TOLERANCE, `max |Δ logprob| ${a.nextToken}`);
   });
 }
+
+/** A window shorter than the text, so sliding layers see less than global ones. */
+const WINDOW = 16;
+
+for (const family of ["gemma2", "gemma3_text"]) {
+  test(`${family}: llama.cpp slides the same layers over the same window as deepen`, async () => {
+    const a = await agreement(await sharpModel(family, { sliding_window: WINDOW }), "f32");
+    console.log(`${family} window ${WINDOW}: max |Δ logprob| next ${a.nextToken.toExponential(2)}`);
+    assert.ok(a.nextToken < GELU_TOLERANCE, `max |Δ logprob| ${a.nextToken}`);
+  });
+}
+
+for (const family of ["mistral", "phi3"]) {
+  test(`${family}: llama.cpp attends globally; the export says so and agrees up to the window`, async () => {
+    const dir = await sharpModel(family, { sliding_window: WINDOW });
+    const file = join(tempDir(), "m.gguf");
+    const summary = await exportGguf(dir, file, { dtype: "f32" });
+    assert.match(
+      summary.notes.join("\n"),
+      /attends over the whole context: the same as the sliding window of 16 up to 16 tokens/,
+    );
+    const ids = (await loadTokenizer(dir)).encode(TEXT);
+    const deepen = await runDeepen(dir, ids);
+    const cpp = (await runLlamaCpp(file, ids)).logProbs;
+    const inside = compare(deepen.slice(0, WINDOW - 1), cpp.slice(0, WINDOW - 1), ids);
+    assert.ok(inside.nextToken < TOLERANCE, `inside the window: ${inside.nextToken}`);
+    assert.ok(compare(deepen, cpp, ids).nextToken > 0.1, "past the window the two differ");
+  });
+}
+
+/** Scalings that change positions inside 64 tokens at head_dim 16 (wavelengths 6 to 6000). */
+const ROPE_SCALINGS: [string, Record<string, unknown>][] = [
+  ["linear", { rope_type: "linear", factor: 4 }],
+  [
+    "llama3",
+    {
+      rope_type: "llama3",
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 32,
+    },
+  ],
+];
+
+for (const [kind, rope_scaling] of ROPE_SCALINGS) {
+  test(`llama with ${kind} rope scaling: llama.cpp matches deepen`, async () => {
+    const dir = await sharpModel("llama", { rope_scaling });
+    const a = await agreement(dir, "f32");
+    console.log(`llama ${kind} rope: max |Δ logprob| next ${a.nextToken.toExponential(2)}`);
+    assert.ok(a.nextToken < TOLERANCE, `max |Δ logprob| ${a.nextToken}`);
+    // 2 layers of 9 tensors, embeddings, final norm, head; and llama3's rope_freqs.
+    assert.equal(a.summary.tensors, 2 * 9 + 3 + (kind === "llama3" ? 1 : 0));
+    const ids = (await loadTokenizer(dir)).encode(TEXT);
+    const scaled = await runDeepen(dir, ids);
+    const plain = await runDeepen(await sharpModel("llama"), ids);
+    assert.ok(compare(scaled, plain, ids).nextToken > 1e-2, "the scaling changes the predictions");
+  });
+}
