@@ -1,7 +1,7 @@
 // A model folder's tokenizer as llama.cpp's GGUF vocabulary (tokenizer.ggml.* keys). llama.cpp
 // re-implements tokenizers by kind, so only kinds it has can be written: byte-level BPE ("gpt2")
-// with a pre-tokenizer it recognises by name, and SentencePiece-style vocabularies ("llama": BPE
-// with byte fallback and ▁ for spaces, or Unigram). Anything else is refused, naming what it is.
+// with a pre-tokenizer it recognises by name, SentencePiece-style BPE ("llama": byte fallback and ▁
+// for spaces) and Unigram ("t5", llama.cpp's UGM). Anything else is refused, naming what it is.
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -45,7 +45,7 @@ export interface GgufVocab {
   metadata: GgufMetadata;
   /** Tokens written, padding included (the embedding's rows). */
   tokens: number;
-  /** "gpt2" or "llama" (tokenizer.ggml.model). */
+  /** "gpt2", "llama" or "t5" (tokenizer.ggml.model). */
   model: string;
   /** tokenizer.ggml.pre, for byte-level BPE. */
   pre?: string;
@@ -170,7 +170,7 @@ export async function ggufVocab(
       );
     texts[id] = text;
   };
-  let kind: "gpt2" | "llama";
+  let kind: "gpt2" | "llama" | "t5";
   let pre: string | undefined;
   let merges: string[] = [];
   let spacePrefix = false;
@@ -204,7 +204,15 @@ export async function ggufVocab(
       }
     }
   } else if (model.type === "Unigram") {
-    kind = "llama";
+    // llama.cpp's "llama" vocabulary merges pairs by score, which does not find Unigram's best
+    // segmentation (measured: most words split differently); its "t5" vocabulary (UGM) does.
+    kind = "t5";
+    if (tok.normalizer !== null && tok.normalizer !== undefined)
+      throw new CheckpointError(
+        file,
+        `Unigram normalizer ${describe(tok.normalizer)}: deepen does not write llama.cpp's precompiled character map yet, ` +
+          "a tokenizer type that cannot be expressed in GGUF",
+      );
     spacePrefix = addsSpacePrefix(tok);
     if (!Array.isArray(model.vocab))
       throw new CheckpointError(file, "Unigram model.vocab must be a list of [piece, score]");
@@ -222,7 +230,7 @@ export async function ggufVocab(
         "a tokenizer type that cannot be expressed in GGUF",
     );
   }
-  if (kind === "llama") {
+  if (kind !== "gpt2") {
     texts.forEach((t, id) => {
       if (t !== undefined && /^<0x[0-9A-F]{2}>$/.test(t)) types[id] = TOKEN_TYPE.byte;
     });
@@ -251,7 +259,7 @@ export async function ggufVocab(
   meta.set("tokenizer.ggml.model", ggufString(kind));
   meta.set("tokenizer.ggml.pre", ggufString(pre ?? "default"));
   meta.set("tokenizer.ggml.tokens", ggufArray(GGUFValueType.STRING, texts as string[]));
-  if (kind === "llama") meta.set("tokenizer.ggml.scores", ggufArray(GGUFValueType.FLOAT32, scores));
+  if (kind !== "gpt2") meta.set("tokenizer.ggml.scores", ggufArray(GGUFValueType.FLOAT32, scores));
   meta.set("tokenizer.ggml.token_type", ggufArray(GGUFValueType.INT32, types));
   if (kind === "gpt2") meta.set("tokenizer.ggml.merges", ggufArray(GGUFValueType.STRING, merges));
   const special = (key: string, fallback?: number) => {
@@ -273,7 +281,7 @@ export async function ggufVocab(
     typeof config?.add_eos_token === "boolean" ? config.add_eos_token : templateAdds(tok, eosText, "last");
   meta.set("tokenizer.ggml.add_bos_token", ggufBool(addBos ?? false));
   meta.set("tokenizer.ggml.add_eos_token", ggufBool(addEos ?? false));
-  if (kind === "llama") meta.set("tokenizer.ggml.add_space_prefix", ggufBool(spacePrefix));
+  if (kind !== "gpt2") meta.set("tokenizer.ggml.add_space_prefix", ggufBool(spacePrefix));
   const template = await findChatTemplate(dir, configFile, config ?? {});
   if (template) meta.set("tokenizer.chat_template", ggufString(template.template));
   return { metadata: meta, tokens: rows, model: kind, pre };

@@ -136,3 +136,77 @@ test("a SentencePiece-style tokenizer.json exports as llama.cpp's llama vocabula
     await model.dispose();
   }
 });
+
+/** A Unigram tokenizer.json (SentencePiece's other model) over the same words, scored by log-frequency. */
+function unigramTokenizer(): unknown {
+  const pieces: [string, number][] = [
+    ["<unk>", 0],
+    ["<s>", 0],
+    ["</s>", 0],
+  ];
+  for (let b = 0; b < 256; b++) pieces.push([`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`, 0]);
+  const seen = new Set<string>();
+  const add = (p: string, score: number) => {
+    if (!seen.has(p)) pieces.push([p, score]);
+    seen.add(p);
+  };
+  for (const c of new Set([...("▁" + WORDS.join("") + "5c")])) add(c, -8);
+  WORDS.forEach((w, i) => {
+    add("▁" + w, -2 - (i % 5) * 0.5);
+    add(w.slice(0, 2), -4 - (i % 3));
+    add("▁" + w.slice(0, 3), -5);
+  });
+  const special = (content: string, id: number) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: [special("<unk>", 0), special("<s>", 1), special("</s>", 2)],
+    normalizer: null,
+    pre_tokenizer: { type: "Metaspace", replacement: "▁", prepend_scheme: "always", split: true },
+    post_processor: {
+      type: "TemplateProcessing",
+      single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+      pair: [{ Sequence: { id: "A", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }],
+      special_tokens: { "<s>": { id: "<s>", ids: [1], tokens: ["<s>"] } },
+    },
+    decoder: { type: "Metaspace", replacement: "▁", prepend_scheme: "always", split: true },
+    model: { type: "Unigram", unk_id: 0, vocab: pieces, byte_fallback: true },
+  };
+}
+
+test("a Unigram tokenizer.json exports as llama.cpp's t5 (UGM) vocabulary and tokenizes the same", async () => {
+  const dir = tempDir();
+  await writeSyntheticModel(dir, { family: "llama", layers: 1, dtype: "F32", dims: { vocab: 352 } });
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(unigramTokenizer()));
+  writeFileSync(
+    join(dir, "tokenizer_config.json"),
+    JSON.stringify({ bos_token: "<s>", eos_token: "</s>", unk_token: "<unk>" }),
+  );
+  const file = join(tempDir(), "u.gguf");
+  const r = await exportGguf(dir, file, { dtype: "f32" });
+  assert.equal(r.tokenizer.model, "t5");
+  const tok = await loadTokenizer(dir);
+  const model = await (await llamaCpp()).loadModel({ modelPath: file, gpuLayers: 0 });
+  try {
+    // "thequick": no piece spans it, so the best segmentation is not the greedy one.
+    for (const text of [TEXT, "the dog jumps over the lazy fox", "thequick brownfox"]) {
+      assert.deepEqual(
+        model.tokenize(text, false).map(Number),
+        tok.encode(text, { addSpecialTokens: false }),
+        text,
+      );
+    }
+    assert.equal(model.tokens.shouldPrependBosToken, true); // from the post-processor's template
+  } finally {
+    await model.dispose();
+  }
+});
