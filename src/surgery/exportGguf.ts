@@ -151,7 +151,7 @@ export async function exportGguf(
     out,
     {
       force: opts.force,
-      inputs: [folder.dir, model],
+      inputs: [folder.dir],
       replaceable: { kind: "GGUF file", test: looksLikeGguf },
     },
     (tmp) =>

@@ -48,8 +48,9 @@ export function ggufTensorFrom(
   transform: TensorTransform = {},
 ): GgufOutputTensor {
   const shape = entry.shape;
-  const cols = shape[shape.length - 1] ?? 1;
   const total = shape.reduce((a, b) => a * b, 1);
+  // A vector (norm, bias) is a column: its elements are the rows a q/k reorder moves.
+  const cols = shape.length === 1 ? 1 : shape[shape.length - 1]!;
   const rows = total / cols;
   const unit = transform.permuteHeadRows ?? 1;
   // Whole heads per band, and at least one row.

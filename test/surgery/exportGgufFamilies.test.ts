@@ -9,7 +9,8 @@ import { writeShards } from "../../src/checkpoint/writeShards.js";
 import { exportGguf, type GgufDtypeOption } from "../../src/surgery/exportGguf.js";
 import { loadTokenizer } from "../../src/tokenizer/loadTokenizer.js";
 import { writeSyntheticModel } from "../fixtures/syntheticModel.js";
-import { tempDir } from "../helpers.js";
+import { editTensors, tempDir } from "../helpers.js";
+import { mulberry32 } from "../../src/random.js";
 import { compare, runDeepen, runLlamaCpp } from "../llamaCpp.js";
 
 /** 63 bytes: with the fixture tokenizer's BOS, 64 tokens. */
@@ -148,3 +149,22 @@ for (const [kind, rope_scaling] of ROPE_SCALINGS) {
     assert.ok(compare(scaled, plain, ids).nextToken > 1e-2, "the scaling changes the predictions");
   });
 }
+
+test("llama with q/k/v biases: the biases are reordered with their rows and match in llama.cpp", async () => {
+  const dir = await sharpModel("llama");
+  const rand = mulberry32(7);
+  await editTensors(dir, (tensors) => {
+    const biases = tensors
+      .filter((t) => /self_attn\.[qkv]_proj\.weight$/.test(t.name))
+      .map((t) => {
+        const rows = t.entry.shape[0]!;
+        const bytes = Buffer.from(Float32Array.from({ length: rows }, () => (rand() - 0.5) * 2).buffer);
+        const name = t.name.replace(/weight$/, "bias");
+        return { name, bytes, entry: { ...t.entry, name, shape: [rows], begin: 0, end: bytes.length } };
+      });
+    return [...tensors, ...biases];
+  });
+  const a = await agreement(dir, "f32");
+  assert.equal(a.summary.tensors, 2 * 12 + 3);
+  assert.ok(a.nextToken < TOLERANCE, `max |Δ logprob| ${a.nextToken}`);
+});
