@@ -10,10 +10,10 @@ import { ggufString, ggufU32, type GgufMetadata } from "../checkpoint/gguf/ggufM
 import { writeGguf, type GgufOutputTensor } from "../checkpoint/gguf/writeGguf.js";
 import { CONFIG_FILE, openModelFolder } from "../checkpoint/modelFolder.js";
 import { join } from "node:path";
-import { ArchitectureError, UsageError } from "../errors.js";
+import { ArchitectureError, GgufExportError, UsageError } from "../errors.js";
 import { resolveDecoder } from "../nn/decoderConfig.js";
 import { ggufVocab } from "../tokenizer/ggufVocab.js";
-import { checkForLlamaCpp, GgufExportError, hyperparams, llama3RopeFactors } from "./ggufHyperparams.js";
+import { checkForLlamaCpp, hyperparams, llama3RopeFactors } from "./ggufHyperparams.js";
 import { ggufF32Tensor, ggufTensorFrom, type GgufOutType } from "./ggufTensors.js";
 
 export type GgufDtypeOption = "auto" | "f32" | "f16" | "bf16" | "q8_0";

@@ -5,13 +5,8 @@
 import { GGUFValueType } from "@huggingface/gguf";
 import type { GgufArch } from "../arch/ggufArch.js";
 import { ggufF32, ggufU32, type GgufMetadata } from "../checkpoint/gguf/ggufMetadata.js";
-import { DeepenError } from "../errors.js";
+import { GgufExportError } from "../errors.js";
 import type { ResolvedDecoder } from "../nn/decoderConfig.js";
-
-/** A model llama.cpp would run differently from transformers: nothing is written. */
-export class GgufExportError extends DeepenError {
-  override readonly name = "GgufExportError";
-}
 
 /** Context length written when config.json has no max_position_embeddings (transformers' Llama default). */
 export const DEFAULT_CONTEXT_LENGTH = 2048;

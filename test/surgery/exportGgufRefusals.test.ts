@@ -3,9 +3,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readGguf } from "../../src/checkpoint/gguf/readGguf.js";
-import { ArchitectureError, CheckpointError, OutputError } from "../../src/errors.js";
+import { ArchitectureError, CheckpointError, GgufExportError, OutputError } from "../../src/errors.js";
 import { exportGguf } from "../../src/surgery/exportGguf.js";
-import { GgufExportError } from "../../src/surgery/ggufHyperparams.js";
 import { fixture, readJson, runCli, tempDir } from "../helpers.js";
 
 const root = tempDir();
