@@ -113,7 +113,11 @@ export async function exportGguf(
       const g = arch.layer[key];
       if (g) gguf = `blk.${m[1]}.${g}.${m[3]}`;
     } else gguf = GGUF_GLOBAL_NAMES[name];
-    if (gguf === "output.weight" && arch.headIsEmbedding) continue; // refused earlier unless tied
+    // deepen's engine reads an lm_head wherever there is one; llama.cpp's Gemma graphs never do.
+    if (gguf === "output.weight" && arch.headIsEmbedding)
+      throw new GgufExportError(
+        `${entry.file}: tensor ${name}: llama.cpp's ${arch.arch} always uses the embeddings as the head, so an lm_head cannot be exported`,
+      );
     if (!gguf)
       throw new GgufExportError(`${entry.file}: tensor ${name} has no GGUF name in llama.cpp's ${arch.arch}`);
     let type: GgufOutType = entry.shape.length === 1 ? "F32" : mainType;

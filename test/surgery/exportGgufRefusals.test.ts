@@ -107,6 +107,17 @@ test("configs llama.cpp would compute differently are refused with the reason", 
       return true;
     });
   }
+  // An lm_head beside a config that does not say untied: the engine would read it, llama.cpp would not.
+  const gemma = await fixture(root, {
+    family: "gemma",
+    layers: 1,
+    tied: false,
+    config: { tie_word_embeddings: undefined },
+  });
+  await assert.rejects(
+    exportGguf(gemma, join(out, "m.gguf")),
+    /tensor lm_head\.weight: llama\.cpp's gemma always uses the embeddings/,
+  );
   noOutput(out);
 });
 
