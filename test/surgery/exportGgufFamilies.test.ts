@@ -168,3 +168,9 @@ test("llama with q/k/v biases: the biases are reordered with their rows and matc
   assert.equal(a.summary.tensors, 2 * 12 + 3);
   assert.ok(a.nextToken < TOLERANCE, `max |Δ logprob| ${a.nextToken}`);
 });
+
+test("phi3 with partial rotary (half of each head; Phi-4-mini rotates 0.75): llama.cpp rotates the same dimensions", async () => {
+  const a = await agreement(await sharpModel("phi3", { partial_rotary_factor: 0.5 }), "f32");
+  console.log(`phi3 partial rotary: max |Δ logprob| next ${a.nextToken.toExponential(2)}`);
+  assert.ok(a.nextToken < TOLERANCE, `max |Δ logprob| ${a.nextToken}`);
+});
