@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { metaString } from "../../src/checkpoint/gguf/ggufMetadata.js";
@@ -209,4 +209,68 @@ test("a Unigram tokenizer.json exports as llama.cpp's t5 (UGM) vocabulary and to
   } finally {
     await model.dispose();
   }
+});
+
+/** Merges whose results depend on how the pre-tokenizer splits digits, apostrophes and punctuation. */
+const BYTE_MERGES: [string, string][] = [
+  ["1", "2"],
+  ["12", "3"],
+  ["123", "4"],
+  ["1234", "5"],
+  ["Ġ", "t"],
+  ["Ġt", "h"],
+  ["Ġth", "e"],
+  ["'", "s"],
+  ["!", "!"],
+  [",", "Ġ"],
+  ["Ġ", "Ġ"],
+];
+const SPLITS: Record<string, string> = {
+  "llama-bpe": String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+  qwen2: String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+};
+const byPre = new Map<string, string>();
+const BYTE_TEXT = "In 12345, the dog's  bowl!! was 1234 the\nend,  THE 'S";
+
+for (const pre of ["gpt-2", "llama-bpe", "qwen2"]) {
+  test(`a byte-level BPE with ${pre}'s pre-tokenizer tokenizes the same in llama.cpp`, async () => {
+    const dir = tempDir();
+    await writeSyntheticModel(dir, { family: "qwen2", layers: 1, dtype: "F32" });
+    const t = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as {
+      model: { vocab: Record<string, number>; merges: unknown[] };
+      pre_tokenizer: unknown;
+      added_tokens: { id: number }[];
+    };
+    let next = 259;
+    for (const [a, b] of BYTE_MERGES) t.model.vocab[a + b] ??= next++;
+    t.model.merges = BYTE_MERGES;
+    if (pre !== "gpt-2")
+      t.pre_tokenizer = {
+        type: "Sequence",
+        pretokenizers: [
+          { type: "Split", pattern: { Regex: SPLITS[pre] }, behavior: "Isolated", invert: false },
+          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+        ],
+      };
+    writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(t));
+    const file = join(tempDir(), "b.gguf");
+    const r = await exportGguf(dir, file, { dtype: "f32" });
+    assert.equal(r.tokenizer.pre, pre);
+    const want = (await loadTokenizer(dir)).encode(BYTE_TEXT, { addSpecialTokens: false });
+    assert.ok(
+      want.some((id) => id >= 259),
+      "merges apply",
+    );
+    byPre.set(pre, JSON.stringify(want));
+    const model = await (await llamaCpp()).loadModel({ modelPath: file, gpuLayers: 0 });
+    try {
+      assert.deepEqual(model.tokenize(BYTE_TEXT, false).map(Number), want);
+    } finally {
+      await model.dispose();
+    }
+  });
+}
+
+test("the three pre-tokenizers split that text three ways, so each name above was checked", () => {
+  assert.equal(new Set(byPre.values()).size, 3);
 });
