@@ -66,3 +66,8 @@ export class NonFiniteError extends DeepenError {
 export class GraphError extends DeepenError {
   override readonly name = "GraphError";
 }
+
+/** A model llama.cpp would run differently from transformers (or cannot hold): no GGUF is written. */
+export class GgufExportError extends DeepenError {
+  override readonly name = "GgufExportError";
+}

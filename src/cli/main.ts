@@ -5,6 +5,7 @@ import { registerContamination } from "./contamination.js";
 import { registerData } from "./data.js";
 import { registerDemo } from "./demo.js";
 import { registerEval } from "./eval.js";
+import { registerExport } from "./export.js";
 import { registerGenerate } from "./generate.js";
 import { registerInit } from "./init.js";
 import { registerMerge } from "./merge.js";
@@ -44,5 +45,6 @@ registerTokenizer(program);
 registerMerge(program);
 registerDemo(program);
 registerData(program);
+registerExport(program);
 
 await program.parseAsync(process.argv);
