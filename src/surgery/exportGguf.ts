@@ -8,6 +8,7 @@ import { withAtomicFile } from "../checkpoint/atomicOutput.js";
 import { looksLikeGguf } from "../checkpoint/gguf/readGguf.js";
 import { ggufString, ggufU32, type GgufMetadata } from "../checkpoint/gguf/ggufMetadata.js";
 import { writeGguf, type GgufOutputTensor } from "../checkpoint/gguf/writeGguf.js";
+import { GGUF_LINEAGE_KEY, readLineage } from "../checkpoint/lineage.js";
 import { CONFIG_FILE, openModelFolder } from "../checkpoint/modelFolder.js";
 import { join } from "node:path";
 import { ArchitectureError, GgufExportError, UsageError } from "../errors.js";
@@ -148,6 +149,9 @@ export async function exportGguf(
     meta.set("general.quantization_version", { type: GGUFValueType.UINT32, value: QUANTIZATION_VERSION });
   for (const [k, v] of hyperparams(d, arch, rows)) meta.set(k, v);
   for (const [k, v] of vocab.metadata) meta.set(k, v);
+  // A deepen output keeps its lineage in the file, as the folder's deepen.json did.
+  const lineage = await readLineage(folder.dir);
+  if (lineage) meta.set(GGUF_LINEAGE_KEY, ggufString(JSON.stringify(lineage)));
 
   const total = tensors.reduce((s, t) => s + t.byteLength, 0);
   let done = 0;
