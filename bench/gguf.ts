@@ -5,6 +5,9 @@
 // the baseline copies exactly the bytes deepen wrote, with cp's fastest path (copy_file_range).
 // Page caches are dropped before each timed step where permitted; each step ends with sync.
 // Reports seconds, GB/s, the ratio deepen / cp (medians over --reps) and deepen's peak RSS.
+// Then export: a bf16 safetensors checkpoint of the same shape exported to GGUF with --dtype auto
+// (BF16 matrices, the q/k rows reordered) and --dtype q8_0 (quantized by deepen), each against cp of
+// its own output file. --no-export skips that part.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +21,16 @@ import { type GgufOutputTensor, writeGguf } from "../src/checkpoint/gguf/writeGg
 import { CHUNK_BYTES } from "../src/checkpoint/tensorStream.js";
 import { mulberry32 } from "../src/random.js";
 import { upscaleGguf } from "../src/surgery/upscaleGguf.js";
+import { exportGguf, type GgufDtypeOption } from "../src/surgery/exportGguf.js";
+import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
+
+// Child mode: one export in its own process, so its peak RSS is its own.
+if (process.argv[2] === "--child-export") {
+  const [model, out, dtype] = process.argv.slice(3);
+  const r = await exportGguf(model!, out!, { dtype: dtype as GgufDtypeOption });
+  process.stdout.write(JSON.stringify({ bytes: r.bytes, dtypes: r.dtypes, peakRssMiB: peakRssMiB() }) + "\n");
+  process.exit(0);
+}
 
 // Child mode: one up-scale in its own process, so its peak RSS is its own.
 if (process.argv[2] === "--child") {
@@ -162,6 +175,69 @@ for (let r = 0; r < reps; r++) {
     `rep ${r + 1}: deepen ${up[r]!.toFixed(2)} s (peak RSS ${res.peakRssMiB.toFixed(0)} MiB), cp ${cp[r]!.toFixed(2)} s`,
   );
 }
+rmSync(base, { force: true });
+
+interface ExportRow {
+  dtype: string;
+  output_bytes: number;
+  deepen_seconds: number[];
+  cp_seconds: number[];
+  median_seconds: number;
+  cp_median_seconds: number;
+  gb_per_s: number;
+  ratio_deepen_over_cp: number;
+  peak_rss_mib: number;
+}
+const exports: ExportRow[] = [];
+if (!process.argv.includes("--no-export")) {
+  const folder = join(work, "bf16");
+  const t1 = performance.now();
+  await writeSyntheticModel(folder, {
+    family: "llama",
+    layers: shape.layers,
+    dims: shape.dims,
+    dtype: "BF16",
+    fill: "repeat",
+  });
+  spawnSync("sync");
+  console.log(`built the bf16 checkpoint in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+  for (const dtype of ["auto", "q8_0"]) {
+    const ex: number[] = [];
+    const ec: number[] = [];
+    let outBytes = 0;
+    let peak = 0;
+    for (let r = 0; r < reps; r++) {
+      const out = join(work, "export.gguf");
+      const copy = join(work, "export-copy.gguf");
+      dropped = dropCaches() && dropped;
+      const e = timed(process.execPath, [self, "--child-export", folder, out, dtype]);
+      const res = JSON.parse(e.stdout) as { bytes: number; peakRssMiB: number };
+      ex.push(e.seconds);
+      outBytes = res.bytes;
+      peak = Math.max(peak, res.peakRssMiB);
+      dropped = dropCaches() && dropped;
+      ec.push(timed("cp", [out, copy]).seconds);
+      rmSync(copy, { force: true });
+      rmSync(out, { force: true });
+      console.log(
+        `export ${dtype} rep ${r + 1}: deepen ${ex[r]!.toFixed(2)} s (peak RSS ${res.peakRssMiB.toFixed(0)} MiB), cp ${ec[r]!.toFixed(2)} s`,
+      );
+    }
+    const me = median(ex);
+    const mce = median(ec);
+    exports.push({
+      dtype,
+      output_bytes: outBytes,
+      deepen_seconds: ex,
+      cp_seconds: ec,
+      median_seconds: me,
+      cp_median_seconds: mce,
+      gb_per_s: outBytes / 1e9 / me,
+      ratio_deepen_over_cp: me / mce,
+      peak_rss_mib: peak,
+    });
+  }
+}
 if (!process.argv.includes("--keep")) rmSync(work, { recursive: true, force: true });
 
 const mu = median(up);
@@ -177,6 +253,7 @@ const summary = {
   cp: { seconds: cp, median_seconds: mc, gb_per_s: bytes / 1e9 / mc, what: "cp of deepen's output file" },
   ratio_deepen_over_cp: mu / mc,
   page_caches_dropped: dropped,
+  export: exports,
 };
 console.log("");
 console.log(
@@ -189,5 +266,11 @@ console.log(`cp (same bytes)     median ${mc.toFixed(2)} s  ${(bytes / 1e9 / mc)
 console.log(
   `ratio deepen / cp: ${(mu / mc).toFixed(2)}x   (page caches ${dropped ? "dropped" : "NOT dropped (not permitted)"} before each step)`,
 );
+for (const e of exports) {
+  console.log(
+    `export --dtype ${e.dtype.padEnd(5)} ${(e.output_bytes / 1e9).toFixed(2)} GB: median ${e.median_seconds.toFixed(2)} s  ` +
+      `${e.gb_per_s.toFixed(2)} GB/s  peak RSS ${e.peak_rss_mib.toFixed(0)} MiB; cp ${e.cp_median_seconds.toFixed(2)} s; ratio ${e.ratio_deepen_over_cp.toFixed(2)}x`,
+  );
+}
 if (jsonFile) writeFileSync(jsonFile, JSON.stringify(summary, null, 2) + "\n");
 if (existsSync(work)) console.log(`kept ${work}`);

@@ -261,6 +261,20 @@ export function computedTensor(
 /** Elements per chunk when an elementwise computation streams a tensor (4 MiB of float32). */
 export const ELEMENT_CHUNK = 1 << 20;
 
+/** Reads the raw bytes of elements [start, start + count) of a tensor into the byte buffer of `slot`. */
+export async function readByteRange(
+  io: StreamContext,
+  entry: TensorEntry,
+  start: number,
+  count: number,
+  slot: number,
+): Promise<Uint8Array> {
+  const size = DTYPE_BYTES[entry.dtype];
+  const fh = await io.handle(entry.file);
+  const bytes = io.byteSlot(slot, count * size);
+  return readFully(fh, bytes, count * size, entry.begin + start * size, entry.file);
+}
+
 /** Reads elements [start, start + count) of a float tensor into the float buffer of `slot`. */
 export async function readFloatRange(
   io: StreamContext,
@@ -269,10 +283,7 @@ export async function readFloatRange(
   count: number,
   slot: number,
 ): Promise<Float32Array> {
-  const size = DTYPE_BYTES[entry.dtype];
-  const fh = await io.handle(entry.file);
-  const bytes = io.byteSlot(slot, count * size);
-  await readFully(fh, bytes, count * size, entry.begin + start * size, entry.file);
+  const bytes = await readByteRange(io, entry, start, count, slot);
   const out = io.floats(slot, count);
   decodeFloats(entry.dtype, bytes, out);
   return out;

@@ -7,7 +7,7 @@ import { GGML_TYPES, type GgmlType } from "../checkpoint/gguf/ggmlTypes.js";
 import { quantizeQ8_0, Q8_0_BLOCK, Q8_0_BLOCK_BYTES } from "../checkpoint/gguf/quantizeQ8_0.js";
 import type { GgufOutputTensor } from "../checkpoint/gguf/writeGguf.js";
 import type { TensorEntry } from "../checkpoint/safetensorsHeader.js";
-import { ELEMENT_CHUNK, readFloatRange } from "../checkpoint/tensorStream.js";
+import { ELEMENT_CHUNK, readByteRange, readFloatRange } from "../checkpoint/tensorStream.js";
 
 export type GgufOutType = "F32" | "F16" | "BF16" | "Q8_0";
 
@@ -21,9 +21,9 @@ export interface TensorTransform {
 }
 
 /** Row r of a head in llama.cpp's order holds HF row (r % 2)·(d/2) + ⌊r/2⌋: the halves interleaved. */
-function permuteRows(
-  src: Float32Array,
-  dst: Float32Array,
+function permuteRows<A extends Float32Array | Uint8Array>(
+  src: A,
+  dst: A,
   rows: number,
   cols: number,
   headRows: number,
@@ -61,6 +61,21 @@ export function ggufTensorFrom(
     dims: [...shape].reverse(),
     byteLength: encodedBytes(type, total),
     async write(sink, io) {
+      // Same type and no arithmetic: the bytes move as they are (rows reordered for q/k).
+      if (type === entry.dtype && !transform.plusOne) {
+        const size = DTYPE_BYTES[type as DType];
+        for (let r0 = 0; r0 < rows; r0 += bandRows) {
+          const n = Math.min(bandRows, rows - r0);
+          let bytes = await readByteRange(io, entry, r0 * cols, n * cols, 0);
+          if (transform.permuteHeadRows) {
+            const dst = io.byteSlot(1, bytes.byteLength);
+            permuteRows(bytes, dst, n, cols * size, transform.permuteHeadRows);
+            bytes = dst;
+          }
+          await sink.write(bytes);
+        }
+        return;
+      }
       for (let r0 = 0; r0 < rows; r0 += bandRows) {
         const n = Math.min(bandRows, rows - r0);
         let vals = await readFloatRange(io, entry, r0 * cols, n * cols, 0);

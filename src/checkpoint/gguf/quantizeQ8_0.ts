@@ -14,24 +14,41 @@ export function quantizeQ8_0(src: Float32Array, out: Uint8Array): void {
   if (!Number.isInteger(blocks) || out.byteLength !== blocks * Q8_0_BLOCK_BYTES) {
     throw new Error(`internal: Q8_0 of ${src.length} values into ${out.byteLength} bytes`);
   }
-  const scale = new Float32Array(1);
-  const half = new Uint8Array(2);
-  const codes = new Int8Array(out.buffer, out.byteOffset, out.byteLength);
-  for (let b = 0; b < blocks; b++) {
-    const x = src.subarray(b * Q8_0_BLOCK, (b + 1) * Q8_0_BLOCK);
+  // The scales of all blocks first (converted to f16 in one call), then the codes: two small
+  // loops over plain arrays, no per-block views or calls, which V8 compiles to tight code.
+  const scales = new Float32Array(blocks);
+  const inverse = new Float32Array(blocks);
+  blockScales(src, scales, inverse);
+  const halves = new Uint8Array(blocks * 2);
+  encodeFloats("F16", scales, halves);
+  blockCodes(src, inverse, halves, out);
+}
+
+function blockScales(src: Float32Array, scales: Float32Array, inverse: Float32Array): void {
+  for (let b = 0, at = 0; b < scales.length; b++, at += Q8_0_BLOCK) {
     let amax = 0;
-    for (let i = 0; i < Q8_0_BLOCK; i++) amax = Math.max(amax, Math.abs(x[i]!));
+    for (let i = at; i < at + Q8_0_BLOCK; i++) {
+      const x = src[i]!;
+      const a = x < 0 ? -x : x;
+      if (a > amax) amax = a;
+    }
     // ggml computes d and its inverse in float32, then stores d as f16.
     const d = Math.fround(amax / 127);
-    const id = d !== 0 ? Math.fround(1 / d) : 0;
-    scale[0] = d;
-    encodeFloats("F16", scale, half);
-    const at = b * Q8_0_BLOCK_BYTES;
-    out[at] = half[0]!;
-    out[at + 1] = half[1]!;
+    scales[b] = d;
+    inverse[b] = d !== 0 ? Math.fround(1 / d) : 0;
+  }
+}
+
+function blockCodes(src: Float32Array, inverse: Float32Array, halves: Uint8Array, out: Uint8Array): void {
+  const codes = new Int8Array(out.buffer, out.byteOffset, out.byteLength);
+  for (let b = 0, at = 0, o = 0; b < inverse.length; b++, at += Q8_0_BLOCK, o += Q8_0_BLOCK_BYTES) {
+    out[o] = halves[2 * b]!;
+    out[o + 1] = halves[2 * b + 1]!;
+    const id = inverse[b]!;
     for (let i = 0; i < Q8_0_BLOCK; i++) {
-      const v = Math.fround(x[i]! * id);
-      codes[at + 2 + i] = Math.sign(v) * Math.round(Math.abs(v));
+      const v = Math.fround(src[at + i]! * id);
+      // C's roundf, halves away from zero: add ±0.5 (exact in float64) and truncate toward zero.
+      codes[o + 2 + i] = (v + (v >= 0 ? 0.5 : -0.5)) | 0;
     }
   }
 }
