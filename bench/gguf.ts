@@ -175,7 +175,7 @@ for (let r = 0; r < reps; r++) {
     `rep ${r + 1}: deepen ${up[r]!.toFixed(2)} s (peak RSS ${res.peakRssMiB.toFixed(0)} MiB), cp ${cp[r]!.toFixed(2)} s`,
   );
 }
-rmSync(base, { force: true });
+if (!process.argv.includes("--keep")) rmSync(base, { force: true });
 
 interface ExportRow {
   dtype: string;
