@@ -1,5 +1,5 @@
 import type { HostTensor } from "../runtime/session.js";
-import type { ResolvedDecoder } from "./decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 import { AUX } from "./llama.js";
 import { attentionMask, ropeTables } from "./rope.js";
 

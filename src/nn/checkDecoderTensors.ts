@@ -7,7 +7,7 @@
 
 import { checkLayersPresent } from "../arch/layerLayout.js";
 import { checkTensorSet } from "../arch/tensorSet.js";
-import type { ResolvedDecoder } from "./decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 
 export interface TensorShape {
   shape: readonly number[];

@@ -9,7 +9,7 @@ import {
   type SessionOptions,
   int64Rows,
 } from "../runtime/session.js";
-import type { ResolvedDecoder } from "./decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 import { auxFeeds, causalPositions, perRowAuxFeeds, perRowFeeds } from "./auxInputs.js";
 import { crossEntropy } from "./crossEntropy.js";
 import { buildDecoder, type DecoderGraph } from "./llama.js";

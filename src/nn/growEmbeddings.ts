@@ -5,7 +5,7 @@
 // probability moderate; rows that stay zero or random would give the new tokens arbitrary logits.
 import { UsageError } from "../errors.js";
 import type { HostTensor } from "../runtime/session.js";
-import type { ResolvedDecoder } from "./decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 
 /**
  * `params` with rows [used, used + added) of the embedding and the untied head set to the mean of

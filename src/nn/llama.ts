@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import { CheckpointError } from "../errors.js";
 import type { Segment } from "../graph/autodiff.js";
 import type { Graph, Value } from "../graph/graph.js";
-import type { ResolvedDecoder } from "./decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 
 /** How keys and values reach attention: the prompt itself (forward) or a fixed-size cache plus the new token. */
 export type AttentionMode = { kind: "full" } | { kind: "cached"; cacheLength: number };

@@ -3,7 +3,7 @@ import { CONFIG_FILE, openModelFolder, type ModelFolder } from "../checkpoint/mo
 import { readTensorCopy, StreamContext } from "../checkpoint/tensorStream.js";
 import type { HostTensor } from "../runtime/session.js";
 import { checkDecoderTensors } from "./checkDecoderTensors.js";
-import { resolveDecoder, type ResolvedDecoder } from "./decoderConfig.js";
+import { resolveDecoder, type ResolvedDecoder } from "../arch/decoderConfig.js";
 
 export interface LoadedWeights {
   folder: ModelFolder;

@@ -1,6 +1,6 @@
 // Rotary position embeddings in the Hugging Face rotate-half layout: cos/sin tables [T, head_dim]
 // whose two halves repeat the same frequencies, with the rope_scaling types transformers applies.
-import type { DecoderConfig, RopeScaling } from "./decoderConfig.js";
+import type { DecoderConfig, RopeScaling } from "../arch/decoderConfig.js";
 
 /** Inverse frequencies for head_dim, base theta, after `llama3` rescaling where asked. */
 export function inverseFrequencies(

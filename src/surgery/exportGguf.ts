@@ -12,7 +12,7 @@ import { GGUF_LINEAGE_KEY, readLineage } from "../checkpoint/lineage.js";
 import { CONFIG_FILE, openModelFolder } from "../checkpoint/modelFolder.js";
 import { join } from "node:path";
 import { ArchitectureError, GgufExportError, UsageError } from "../errors.js";
-import { resolveDecoder } from "../nn/decoderConfig.js";
+import { resolveDecoder } from "../arch/decoderConfig.js";
 import { ggufVocab } from "../tokenizer/ggufVocab.js";
 import { checkForLlamaCpp, hyperparams, llama3RopeFactors } from "./ggufHyperparams.js";
 import { ggufF32Tensor, ggufTensorFrom, type GgufOutType } from "./ggufTensors.js";

@@ -6,7 +6,7 @@ import { GGUFValueType } from "@huggingface/gguf";
 import type { GgufArch } from "../arch/ggufArch.js";
 import { ggufF32, ggufU32, type GgufMetadata } from "../checkpoint/gguf/ggufMetadata.js";
 import { GgufExportError } from "../errors.js";
-import type { ResolvedDecoder } from "../nn/decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 
 /** Context length written when config.json has no max_position_embeddings (transformers' Llama default). */
 export const DEFAULT_CONTEXT_LENGTH = 2048;

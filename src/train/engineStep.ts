@@ -1,6 +1,6 @@
 import { CheckpointError, GraphError } from "../errors.js";
 import { auxFeeds, causalPositions, perRowAuxFeeds } from "../nn/auxInputs.js";
-import type { ResolvedDecoder } from "../nn/decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 import type { DecoderOptions } from "../nn/llama.js";
 import { CompiledGraph, type HostTensor, type SessionOptions, int64Rows } from "../runtime/session.js";
 import { ADAMW_DEFAULTS, type AdamWSettings } from "./defaults.js";

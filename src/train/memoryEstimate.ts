@@ -1,4 +1,4 @@
-import type { ResolvedDecoder } from "../nn/decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 
 /**
  * Rough peak memory of a fused training step, in bytes: float32 parameters, their gradients, AdamW

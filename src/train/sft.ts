@@ -7,7 +7,7 @@ import { countOf } from "../formatCount.js";
 import type { InstructionFormat } from "../data/instruct/formats.js";
 import { UsageError } from "../errors.js";
 import type { DecoderModel } from "../nn/decoderModel.js";
-import { resolveDecoder } from "../nn/decoderConfig.js";
+import { resolveDecoder } from "../arch/decoderConfig.js";
 import { growEmbeddings } from "../nn/growEmbeddings.js";
 import { builtinTemplate } from "../tokenizer/builtinTemplates.js";
 import { stageChatTokenizer } from "../tokenizer/stageChatTokenizer.js";

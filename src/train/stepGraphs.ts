@@ -7,7 +7,7 @@
 import { gradients } from "../graph/autodiff.js";
 import { Graph, type Value } from "../graph/graph.js";
 import { toOnnx, type OnnxModel } from "../graph/toOnnx.js";
-import type { ResolvedDecoder } from "../nn/decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 import { buildDecoder, type DecoderGraph, type DecoderOptions } from "../nn/llama.js";
 import { GraphError } from "../errors.js";
 import { ADAMW_DEFAULTS, type AdamWSettings } from "./defaults.js";

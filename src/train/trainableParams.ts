@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import type { ResolvedDecoder } from "../nn/decoderConfig.js";
+import type { ResolvedDecoder } from "../arch/decoderConfig.js";
 
 export interface TrainableOptions {
   /** "8-15,40-47" or "new" (the layers a surgery added, from the lineage). */

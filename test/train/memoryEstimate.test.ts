@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ResolvedDecoder } from "../../src/nn/decoderConfig.js";
+import type { ResolvedDecoder } from "../../src/arch/decoderConfig.js";
 import { largestBatch, trainingBytes } from "../../src/train/memoryEstimate.js";
 
 // The 125M Llama shape of bench:engine and bench:train, where the estimate was calibrated.

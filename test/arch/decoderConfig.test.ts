@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { familyByName } from "../../src/arch/findFamily.js";
 import { FAMILIES } from "../../src/arch/families.js";
 import { structuralConfig } from "../../src/arch/modelLayout.js";
-import { resolveDecoder, VARIANTS } from "../../src/nn/decoderConfig.js";
+import { resolveDecoder, VARIANTS } from "../../src/arch/decoderConfig.js";
 import { CheckpointError } from "../../src/errors.js";
 import { TINY_DIMS } from "../fixtures/syntheticModel.js";
 

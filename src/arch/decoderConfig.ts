@@ -1,8 +1,8 @@
 // The decoder's configuration as a typed record with Hugging Face's key names, and one row of
 // structural facts per architecture. The graph builder reads only these two things.
-import { configDims } from "../arch/configDims.js";
-import { findFamily } from "../arch/findFamily.js";
-import type { ArchFamily } from "../arch/families.js";
+import { configDims } from "./configDims.js";
+import { findFamily } from "./findFamily.js";
+import type { ArchFamily } from "./families.js";
 import { CheckpointError, DeepenError } from "../errors.js";
 import { checkDecoderConfig } from "./checkDecoderConfig.js";
 

@@ -3,8 +3,8 @@
 // status 0: rms_norm_eps ≤ 0 divides by zero (NaN), a rope_theta of 0 or a negative rope factor
 // scrambles positions, an activation the engine does not compute would run as the variant's own.
 
-import { configDims, isPositiveInt } from "../arch/configDims.js";
-import { checkLayerCount } from "../arch/layerLayout.js";
+import { configDims, isPositiveInt } from "./configDims.js";
+import { checkLayerCount } from "./layerLayout.js";
 import { previewJson } from "../checkpoint/previewJson.js";
 import { CheckpointError } from "../errors.js";
 import type { Variant } from "./decoderConfig.js";
