@@ -142,3 +142,21 @@ export const GGUF_ARCHS: Readonly<Record<string, GgufArch>> = {
   },
   granite: { ...LLAMA, arch: "granite", graniteScales: true, ropeScaling: ["linear"] },
 };
+
+/** The row of a llama.cpp architecture name (general.architecture), if deepen has one. */
+export function ggufArchRow(arch: string): GgufArch | undefined {
+  return Object.values(GGUF_ARCHS).find((a) => a.arch === arch);
+}
+
+/**
+ * Hugging Face names of a GGUF architecture's layer tensors (GGUF name within the layer → HF name),
+ * the inverse of its row, so a recipe's scale filters ("o_proj", "mlp") select the same tensors in a
+ * GGUF model as in its folder. Empty for an architecture without a row.
+ */
+export function ggufHfLayerNames(arch: string): Readonly<Record<string, string>> {
+  const row = ggufArchRow(arch);
+  return row ? Object.fromEntries(Object.entries(row.layer).map(([hf, gguf]) => [gguf, hf])) : {};
+}
+
+/** Whether llama.cpp runs layer i of an architecture with this swa pattern as a sliding-window layer. */
+export const slidesAt = (i: number, pattern: number): boolean => i % pattern < pattern - 1;

@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import { CheckpointError } from "../errors.js";
 import type { GgufFile, GgufTensor } from "../checkpoint/gguf/readGguf.js";
 import { metaNumber, metaString } from "../checkpoint/gguf/ggufMetadata.js";
+import { ggufHfLayerNames } from "./ggufArch.js";
 import { MAX_LAYERS } from "./layerLayout.js";
 
 // llama.cpp's GGUF naming (gguf-py/gguf/constants.py): every architecture puts its decoder layers
@@ -19,25 +20,12 @@ export const GGUF_LAYER_PREFIX = "blk.";
 export const GGUF_RESIDUAL_WRITERS = /^(attn_output|ffn_down|ffn_down_exps|ffn_down_shexp)\.(weight|bias)$/;
 
 /**
- * Hugging Face names of llama.cpp's common per-layer tensors, so a mergekit recipe's scale filters
- * ("o_proj", "mlp", "self_attn") select the same tensors in a GGUF model as in its safetensors form.
+ * The Hugging Face name of layer tensor `rel` ("attn_output.weight") of layer j in a model of
+ * llama.cpp architecture `arch`, if its row names it: what a recipe's scale filters match.
  */
-export const GGUF_HF_LAYER_NAMES: Readonly<Record<string, string>> = {
-  attn_q: "self_attn.q_proj",
-  attn_k: "self_attn.k_proj",
-  attn_v: "self_attn.v_proj",
-  attn_output: "self_attn.o_proj",
-  attn_norm: "input_layernorm",
-  ffn_norm: "post_attention_layernorm",
-  ffn_gate: "mlp.gate_proj",
-  ffn_up: "mlp.up_proj",
-  ffn_down: "mlp.down_proj",
-};
-
-/** The Hugging Face name of layer tensor `rel` ("attn_output.weight") of layer j, if it has a known one. */
-export function hfLayerName(j: number, rel: string): string | undefined {
+export function hfLayerName(arch: string, j: number, rel: string): string | undefined {
   const dot = rel.lastIndexOf(".");
-  const hf = GGUF_HF_LAYER_NAMES[dot < 0 ? rel : rel.slice(0, dot)];
+  const hf = ggufHfLayerNames(arch)[dot < 0 ? rel : rel.slice(0, dot)];
   return hf === undefined ? undefined : `model.layers.${j}.${hf}${dot < 0 ? "" : rel.slice(dot)}`;
 }
 

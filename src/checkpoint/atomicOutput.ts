@@ -279,8 +279,12 @@ export async function withAtomicFile<T>(
       try {
         await link(tmp, abs);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "EEXIST") throw writtenMeanwhile(target);
-        throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") throw writtenMeanwhile(target);
+        // Filesystems without hard links (vfat, some network mounts): look, then rename.
+        if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw e;
+        if (present(abs)) throw writtenMeanwhile(target);
+        await rename(tmp, abs);
       }
     }
   } catch (e) {

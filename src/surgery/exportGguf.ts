@@ -4,6 +4,8 @@
 import { GGUFValueType } from "@huggingface/gguf";
 import { GGUF_ARCHS, GGUF_GLOBAL_NAMES, ROPE_FREQS_NAME } from "../arch/ggufArch.js";
 import { findFamily } from "../arch/findFamily.js";
+import { checkLayersPresent } from "../arch/layerLayout.js";
+import { checkTensorSet } from "../arch/tensorSet.js";
 import { withAtomicFile } from "../checkpoint/atomicOutput.js";
 import { looksLikeGguf } from "../checkpoint/gguf/readGguf.js";
 import { ggufString, ggufU32, type GgufMetadata } from "../checkpoint/gguf/ggufMetadata.js";
@@ -72,6 +74,11 @@ export async function exportGguf(
     );
   const d = resolveDecoder(folder.config, configFile);
   const notes = checkForLlamaCpp(d, arch);
+  // The tensors must be the model the config describes: a layer count or a shape that disagrees
+  // would export a file llama.cpp refuses to load, or worse, reorder q/k rows by the wrong head size.
+  const n = d.config.num_hidden_layers;
+  checkLayersPresent(folder.tensors.values(), n, family, folder.dir);
+  checkTensorSet(folder, family, n);
   const embed = folder.tensors.get("model.embed_tokens.weight");
   if (!embed) throw new GgufExportError(`${folder.dir}: no model.embed_tokens.weight tensor`);
   const rows = embed.shape[0]!;

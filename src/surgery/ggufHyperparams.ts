@@ -3,7 +3,7 @@
 // llama.cpp derives several values itself (Gemma's query scale, which layers slide, Gemma 3's local
 // rope base) instead of reading them, so a config that departs from its rule cannot be expressed.
 import { GGUFValueType } from "@huggingface/gguf";
-import type { GgufArch } from "../arch/ggufArch.js";
+import { type GgufArch, slidesAt } from "../arch/ggufArch.js";
 import { ggufF32, ggufU32, type GgufMetadata } from "../checkpoint/gguf/ggufMetadata.js";
 import { GgufExportError } from "../errors.js";
 import type { ResolvedDecoder } from "../arch/decoderConfig.js";
@@ -61,7 +61,7 @@ export function checkForLlamaCpp(d: ResolvedDecoder, arch: GgufArch): string[] {
   const slides = d.sliding.some(Boolean);
   if (arch.swaPattern !== undefined) {
     const p = arch.swaPattern;
-    const expected = d.sliding.map((_, i) => i % p < p - 1);
+    const expected = d.sliding.map((_, i) => slidesAt(i, p));
     if (!window) throw refuse(`llama.cpp's ${arch.arch} needs a sliding_window`);
     const at = d.sliding.findIndex((s, i) => s !== expected[i]);
     if (at >= 0)

@@ -28,7 +28,7 @@ export function copiedTensor(name: string, t: GgufTensor): GgufOutputTensor {
 
 /**
  * A tensor shaped and typed like `t` whose bytes are all zero: zero in every ggml type (see
- * ZERO_BYTES_ARE_ZERO in ggmlTypes.ts), so no block is built.
+ * the note on zero blocks in ggmlTypes.ts), so no block is built.
  */
 export function zeroTensor(name: string, t: GgufTensor): GgufOutputTensor {
   const byteLength = t.end - t.begin;
@@ -83,10 +83,19 @@ export function ggufPlanTensors(
 ): GgufOutputTensor[] {
   const out: GgufOutputTensor[] = plan.models[plan.headFrom]!.head.map((t) => copiedTensor(t.name, t));
   plan.layers.forEach((src, j) => {
-    for (const [rel, t] of plan.models[src.model]!.layerTensors[src.layer]!) {
+    const layout = plan.models[src.model]!;
+    for (const [rel, t] of layout.layerTensors[src.layer]!) {
       const name = `${GGUF_LAYER_PREFIX}${j}.${rel}`;
       if (src.identity && GGUF_RESIDUAL_WRITERS.test(rel)) out.push(zeroTensor(name, t));
-      else out.push(scaledTensor(name, t, scaleFor(src, name, hfLayerName(j, rel)), !!check.allowNonFinite));
+      else
+        out.push(
+          scaledTensor(
+            name,
+            t,
+            scaleFor(src, name, hfLayerName(layout.architecture, j, rel)),
+            !!check.allowNonFinite,
+          ),
+        );
     }
   });
   out.push(...plan.models[plan.tailFrom]!.tail.map((t) => copiedTensor(t.name, t)));

@@ -72,7 +72,8 @@ function byteLevelPre(file: string, pre: unknown): string {
       split.type === "Split" &&
       isObject(bytes) &&
       bytes.type === "ByteLevel" &&
-      bytes.use_regex === false
+      bytes.use_regex === false &&
+      bytes.add_prefix_space !== true
     ) {
       const pattern = isObject(split.pattern) ? split.pattern.Regex : undefined;
       const name = typeof pattern === "string" ? KNOWN_SPLIT_PATTERNS[pattern] : undefined;
@@ -87,6 +88,42 @@ function isSentencePieceStyle(tok: Json): boolean {
   const model = tok.model as Json;
   const text = JSON.stringify([tok.normalizer, tok.pre_tokenizer]);
   return model.byte_fallback === true || /"(Metaspace|Prepend)"/.test(text);
+}
+
+const SPACE_MARK = "\u2581";
+
+/**
+ * Refuses the normalizers and pre-tokenizers llama.cpp's SentencePiece-style tokenizers do not
+ * apply: they only turn spaces into ▁ (and may prepend one), so anything else (NFKC, lowercasing,
+ * digit or whitespace splits) would tokenize differently in llama.cpp without a word of warning.
+ */
+function checkSpaceMarkingOnly(file: string, tok: Json): void {
+  const isMark = (v: unknown) => v === SPACE_MARK;
+  const normalizerOk = (n: unknown): boolean =>
+    n === null ||
+    n === undefined ||
+    (isObject(n) &&
+      ((n.type === "Prepend" && isMark(n.prepend)) ||
+        (n.type === "Replace" && isObject(n.pattern) && n.pattern.String === " " && isMark(n.content)) ||
+        (n.type === "Sequence" && Array.isArray(n.normalizers) && n.normalizers.every(normalizerOk))));
+  const preOk = (p: unknown): boolean =>
+    p === null ||
+    p === undefined ||
+    (isObject(p) &&
+      ((p.type === "Metaspace" && isMark(p.replacement)) ||
+        (p.type === "Sequence" && Array.isArray(p.pretokenizers) && p.pretokenizers.every(preOk))));
+  if (!normalizerOk(tok.normalizer))
+    throw new CheckpointError(
+      file,
+      `normalizer ${describe(tok.normalizer)}: llama.cpp's SentencePiece-style tokenizers only mark spaces with ▁, ` +
+        "a tokenizer type that cannot be expressed in GGUF",
+    );
+  if (!preOk(tok.pre_tokenizer))
+    throw new CheckpointError(
+      file,
+      `pre-tokenizer ${describe(tok.pre_tokenizer)}: llama.cpp's SentencePiece-style tokenizers only mark spaces with ▁, ` +
+        "a tokenizer type that cannot be expressed in GGUF",
+    );
 }
 
 /** Whether spaces get a leading ▁ before the first word (Prepend normalizer or Metaspace prepend). */
@@ -179,6 +216,7 @@ export async function ggufVocab(
     for (const [text, id] of Object.entries(model.vocab)) place(id, text, `token ${describe(text)}`);
     merges = mergeStrings(file, model.merges);
     if (isSentencePieceStyle(tok)) {
+      checkSpaceMarkingOnly(file, tok);
       kind = "llama";
       spacePrefix = addsSpacePrefix(tok);
       // llama.cpp's SentencePiece tokenizer merges the adjacent pair whose joined token scores highest;
@@ -192,6 +230,13 @@ export async function ggufVocab(
     } else {
       kind = "gpt2";
       pre = byteLevelPre(file, tok.pre_tokenizer);
+      // llama.cpp fixes ignore_merges by the pre-tokenizer's name: on for llama-bpe only.
+      if (model.ignore_merges === true && pre !== "llama-bpe")
+        throw new CheckpointError(
+          file,
+          `ignore_merges is true, which llama.cpp applies only with Llama 3's pre-tokenizer (this one is ${pre}): ` +
+            "a tokenizer type that cannot be expressed in GGUF",
+        );
       if (
         tok.normalizer !== null &&
         tok.normalizer !== undefined &&
@@ -213,6 +258,7 @@ export async function ggufVocab(
         `Unigram normalizer ${describe(tok.normalizer)}: deepen does not write llama.cpp's precompiled character map yet, ` +
           "a tokenizer type that cannot be expressed in GGUF",
       );
+    checkSpaceMarkingOnly(file, tok);
     spacePrefix = addsSpacePrefix(tok);
     if (!Array.isArray(model.vocab))
       throw new CheckpointError(file, "Unigram model.vocab must be a list of [piece, score]");
@@ -235,7 +281,13 @@ export async function ggufVocab(
       if (t !== undefined && /^<0x[0-9A-F]{2}>$/.test(t)) types[id] = TOKEN_TYPE.byte;
     });
   }
-  const unk = typeof model.unk_token === "string" ? model.unk_token : undefined;
+  // BPE names its unknown token; Unigram gives its id.
+  const unk =
+    typeof model.unk_token === "string"
+      ? model.unk_token
+      : kind === "t5" && isTokenId(model.unk_id) && model.unk_id < rows
+        ? texts[model.unk_id]
+        : undefined;
   const added = Array.isArray(tok.added_tokens) ? (tok.added_tokens as unknown[]) : [];
   for (const a of added) {
     if (!isObject(a) || typeof a.content !== "string")
@@ -264,7 +316,8 @@ export async function ggufVocab(
   if (kind === "gpt2") meta.set("tokenizer.ggml.merges", ggufArray(GGUFValueType.STRING, merges));
   const special = (key: string, fallback?: number) => {
     const text = configToken(config, key);
-    return text !== undefined ? idOf.get(text) : fallback;
+    const id = text !== undefined ? idOf.get(text) : undefined;
+    return id ?? fallback;
   };
   const bosText = configToken(config, "bos_token");
   const eosText = configToken(config, "eos_token");

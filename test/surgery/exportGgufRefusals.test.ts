@@ -38,6 +38,25 @@ test("a family with no llama.cpp table row (Mixtral) and an unknown architecture
   noOutput(out);
 });
 
+test("a folder whose tensors disagree with its config.json is refused before anything is written", async () => {
+  const out = tempDir();
+  // The config counts 3 layers, the tensors hold 2: llama.cpp would refuse the file at load.
+  const short = await fixture(root, { family: "llama", layers: 2, config: { num_hidden_layers: 3 } });
+  await assert.rejects(exportGguf(short, join(out, "a.gguf")), (e: Error) => {
+    assert.ok(e instanceof CheckpointError, String(e));
+    assert.match(e.message, /layer/);
+    return true;
+  });
+  // A q_proj of the wrong height would be reordered by the wrong head size.
+  const wide = await fixture(root, { family: "llama", layers: 1, config: { num_attention_heads: 8 } });
+  await assert.rejects(exportGguf(wide, join(out, "b.gguf")), (e: Error) => {
+    assert.ok(e instanceof CheckpointError, String(e));
+    assert.match(e.message, /q_proj/);
+    return true;
+  });
+  noOutput(out);
+});
+
 test("a tokenizer llama.cpp cannot express is refused, naming what it is", async () => {
   const out = tempDir();
   const whitespace = await withTokenizer((t) => (t.pre_tokenizer = { type: "Whitespace" }));

@@ -6,7 +6,8 @@ import { metaString } from "../../src/checkpoint/gguf/ggufMetadata.js";
 import { readGguf } from "../../src/checkpoint/gguf/readGguf.js";
 import { exportGguf } from "../../src/surgery/exportGguf.js";
 import { loadTokenizer } from "../../src/tokenizer/loadTokenizer.js";
-import { TOKEN_TYPE } from "../../src/tokenizer/ggufVocab.js";
+import { ggufVocab, TOKEN_TYPE } from "../../src/tokenizer/ggufVocab.js";
+import { CheckpointError } from "../../src/errors.js";
 import { writeSyntheticModel } from "../fixtures/syntheticModel.js";
 import { tempDir } from "../helpers.js";
 import { llamaCpp } from "../llamaCpp.js";
@@ -273,4 +274,39 @@ for (const pre of ["gpt-2", "llama-bpe", "qwen2"]) {
 
 test("the three pre-tokenizers split that text three ways, so each name above was checked", () => {
   assert.equal(new Set(byPre.values()).size, 3);
+});
+
+/** A folder holding only `tokenizer` as tokenizer.json. */
+function tokenizerFolder(tokenizer: unknown): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizer));
+  return dir;
+}
+
+test("a Unigram vocabulary's unknown token comes from its unk_id when no config names it", async () => {
+  const v = await ggufVocab(tokenizerFolder(unigramTokenizer()), 352);
+  assert.equal(v.metadata.get("tokenizer.ggml.unknown_token_id")?.value, 0);
+});
+
+test("normalizers and pre-tokenizers llama.cpp does not apply are refused, never written", async () => {
+  const refused = async (tokenizer: unknown, what: RegExp) =>
+    assert.rejects(ggufVocab(tokenizerFolder(tokenizer), 352), (e: Error) => {
+      assert.ok(e instanceof CheckpointError, String(e));
+      assert.match(e.message, what);
+      assert.match(e.message, /cannot be expressed in GGUF/);
+      return true;
+    });
+  const spm = spmTokenizer().tokenizer as Record<string, unknown>;
+  await refused({ ...spm, normalizer: { type: "NFKC" } }, /normalizer .*NFKC/);
+  await refused(
+    { ...spm, pre_tokenizer: { type: "Digits", individual_digits: true } },
+    /pre-tokenizer .*Digits/,
+  );
+  const uni = unigramTokenizer() as Record<string, unknown>;
+  await refused({ ...uni, pre_tokenizer: { type: "WhitespaceSplit" } }, /pre-tokenizer .*WhitespaceSplit/);
+  // A byte-level BPE that skips merges for whole-vocabulary words: llama.cpp does so only for llama-bpe.
+  const dir = tempDir();
+  await writeSyntheticModel(dir, { family: "llama", layers: 1, dtype: "F32" });
+  const byteLevel = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as { model: object };
+  await refused({ ...byteLevel, model: { ...byteLevel.model, ignore_merges: true } }, /ignore_merges/);
 });

@@ -31,7 +31,7 @@ const ROWS: [number, number, number][] = [
   [T.Q5_0, 32, 2 + 4 + 16], // f16 scale, 32 high bits, nibbles
   [T.Q5_1, 32, 2 + 2 + 4 + 16],
   [T.Q8_0, 32, 2 + 32], // f16 scale, 32 int8
-  [T.Q8_1, 32, 4 + 4 + 32], // f32 scale and sum
+  [T.Q8_1, 32, 2 + 2 + 32], // f16 scale and sum
   [T.Q2_K, QK_K, QK_K / 16 + QK_K / 4 + 2 + 2],
   [T.Q3_K, QK_K, QK_K / 8 + QK_K / 4 + 12 + 2],
   [T.Q4_K, QK_K, 2 + 2 + 12 + QK_K / 2],
@@ -79,11 +79,10 @@ export function ggmlByteLength(type: GgmlType, dims: readonly number[]): number 
   return (elements / type.blockSize) * type.bytesPerBlock;
 }
 
-/**
+/*
  * All-zero bytes decode to zeros in every type above: floats and integers trivially; every quantized
  * block multiplies its codes by a scale stored in the block (f16/f32 d, K-quant super-block d and
  * dmin, IQ d, TQ d), and a zero scale gives zero whatever the codes; MXFP4's zero scale byte is
  * 2^-127 but its codes are zero too, and fp4 code 0 is +0. So an identity block's zeroed projections
  * are written as zero bytes in the tensor's own type.
  */
-export const ZERO_BYTES_ARE_ZERO = true;

@@ -22,9 +22,6 @@ export const MAX_GGUF_DIMS = 4;
 export const MAX_GGUF_ALIGNMENT = 1 << 20;
 /** A metadata value deepen writes is never a longer string than a chat template or a merge list entry. */
 export const MAX_GGUF_STRING_BYTES = 10_000_000;
-/**
- * The remaining limits on what is read from a file are enforced by @huggingface/gguf while it
- * parses: 100k metadata pairs, strings of 10 MB, arrays of 1M elements (a 256k vocabulary fits),
- * arrays nested 4 deep, tensor dims below 2^32, a header of 50 MB.
- */
-export const PARSER_LIMITS_NOTE = "enforced by @huggingface/gguf";
+// The remaining limits on what is read from a file are enforced by @huggingface/gguf while it
+// parses: 100k metadata pairs, strings of 10 MB, arrays of 1M elements (a 256k vocabulary fits),
+// arrays nested 4 deep, tensor dims below 2^32, a header of 50 MB.

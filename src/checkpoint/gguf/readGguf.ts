@@ -54,12 +54,12 @@ export async function looksLikeGguf(file: string): Promise<boolean> {
 }
 
 /** The version field (bytes 4-7, little-endian) of a file already known to start with the magic. */
-async function headerVersion(file: string): Promise<number> {
+async function headerVersion(file: string): Promise<{ le: number; be: number }> {
   const fh = await open(file, "r");
   try {
     const buf = Buffer.alloc(8);
     await fh.read(buf, 0, 8, 0);
-    return buf.readUInt32LE(4);
+    return { le: buf.readUInt32LE(4), be: buf.readUInt32BE(4) };
   } finally {
     await fh.close();
   }
@@ -101,10 +101,12 @@ export async function readGguf(file: string): Promise<GgufFile> {
     throw new CheckpointError(file, "not a GGUF file (it does not start with GGUF)");
   // Checked before parsing: the parser reads version 1's 32-bit counts as 64-bit ones and fails on garbage.
   const declared = await headerVersion(file);
-  if (!GGUF_READ_VERSIONS.includes(declared)) {
+  if (!GGUF_READ_VERSIONS.includes(declared.le)) {
+    if (GGUF_READ_VERSIONS.includes(declared.be))
+      throw new CheckpointError(file, "big-endian GGUF files are not supported");
     throw new CheckpointError(
       file,
-      `GGUF version ${declared} is not supported (deepen reads versions ${GGUF_READ_VERSIONS.join(" and ")})`,
+      `GGUF version ${declared.le} is not supported (deepen reads versions ${GGUF_READ_VERSIONS.join(" and ")})`,
     );
   }
   let parsed;
@@ -113,14 +115,7 @@ export async function readGguf(file: string): Promise<GgufFile> {
   } catch (e) {
     throw parseFailure(file, e);
   }
-  const version = Number(parsed.metadata.version);
-  if (!parsed.littleEndian) throw new CheckpointError(file, "big-endian GGUF files are not supported");
-  if (!GGUF_READ_VERSIONS.includes(version)) {
-    throw new CheckpointError(
-      file,
-      `GGUF version ${version} is not supported (deepen reads versions ${GGUF_READ_VERSIONS.join(" and ")})`,
-    );
-  }
+  const version = declared.le;
   const metadata: GgufMetadata = new Map();
   for (const [key, entry] of Object.entries(parsed.typedMetadata)) {
     if (key === "version" || key === "tensor_count" || key === "kv_count") continue;

@@ -3,7 +3,8 @@ import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ggmlTypeByName } from "../../../src/checkpoint/gguf/ggmlTypes.js";
-import { ggufString } from "../../../src/checkpoint/gguf/ggufMetadata.js";
+import { ggufArray, ggufString } from "../../../src/checkpoint/gguf/ggufMetadata.js";
+import { GGUFValueType } from "@huggingface/gguf";
 import { readGguf } from "../../../src/checkpoint/gguf/readGguf.js";
 import { writeGguf } from "../../../src/checkpoint/gguf/writeGguf.js";
 import { CheckpointError } from "../../../src/errors.js";
@@ -125,5 +126,38 @@ test("a misaligned tensor offset", async () => {
   await refused(
     variant((b) => void b.writeBigUInt64LE(36n, infoFields("tensor_b.weight").offset)),
     /tensor tensor_b\.weight: data offset 36 is not a multiple of the alignment 32/,
+  );
+});
+
+test("a string length, an array length or a dimension past the limits is refused before it is allocated", async () => {
+  // The string length of general.architecture's value: after the key and the value type.
+  const key = Buffer.from("general.architecture", "latin1");
+  const lenAt = original.indexOf(key) + key.length + 4;
+  await refused(
+    variant((b) => void b.writeBigUInt64LE(2n ** 40n, lenAt)),
+    /string length .* exceeds|truncated/i,
+  );
+  // An array of 2^40 elements: a file whose only metadata value is an array.
+  const arrays = join(root, "array.gguf");
+  await writeGguf(
+    arrays,
+    new Map([
+      ["general.architecture", ggufString("llama")],
+      ["x.list", ggufArray(GGUFValueType.INT32, [1, 2, 3])],
+    ]),
+    [f32("t.weight")],
+  );
+  const raw = readFileSync(arrays);
+  const listKey = Buffer.from("x.list", "latin1");
+  const countAt = raw.indexOf(listKey) + listKey.length + 4 + 4; // value type, element type
+  raw.writeBigUInt64LE(2n ** 40n, countAt);
+  const bigArray = join(root, "array-big.gguf");
+  writeFileSync(bigArray, raw);
+  await refused(bigArray, /array length .* exceeds/i);
+  // A tensor dimension of 2^40.
+  const { type } = infoFields("tensor_a.weight");
+  await refused(
+    variant((b) => void b.writeBigUInt64LE(2n ** 40n, type - 8)),
+    /dimension .* exceeds/i,
   );
 });
