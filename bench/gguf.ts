@@ -1,4 +1,4 @@
-// npm run bench:gguf [-- --shape 7b|small] [--reps N] [--dir DIR] [--keep] [--json FILE]
+// npm run bench:gguf [-- --shape 7b|small] [--reps N] [--dir DIR] [--keep] [--json FILE] [--no-dus] [--no-export]
 // Builds a Q4_0 GGUF shaped like Mistral-7B (32 layers, d 4096, ffn 14336, GQA 32/8, vocab 32000;
 // --shape small: TinyLlama-1.1B's shape) and up-scales it by DUS (32 -> 48 layers) in its own
 // process, against cp of the same bytes measured in the same run: cp of deepen's output file, so
@@ -139,17 +139,22 @@ function timed(cmd: string, args: string[]): { seconds: number; stdout: string }
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 const base = join(work, "base.gguf");
-console.log(`bench:gguf  ${shape.label}, Q4_0, DUS, ${reps} rep(s), in ${work}`);
-const t0 = performance.now();
-await writeBase(base);
-spawnSync("sync");
-const baseBytes = statSync(base).size;
-console.log(
-  `built the base GGUF (${(baseBytes / 1e9).toFixed(2)} GB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-);
-const { bavail, bsize } = statfsSync(work);
-if (bavail * bsize < baseBytes * 3.2)
-  throw new Error(`${work}: needs about ${((baseBytes * 3.2) / 1e9).toFixed(0)} GB free`);
+// --no-dus: only the export part (no Q4_0 base is built).
+const noDus = process.argv.includes("--no-dus");
+console.log(`bench:gguf  ${shape.label}, ${noDus ? "" : `Q4_0 DUS, `}${reps} rep(s), in ${work}`);
+let baseBytes = 0;
+if (!noDus) {
+  const t0 = performance.now();
+  await writeBase(base);
+  spawnSync("sync");
+  baseBytes = statSync(base).size;
+  console.log(
+    `built the base GGUF (${(baseBytes / 1e9).toFixed(2)} GB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  const { bavail, bsize } = statfsSync(work);
+  if (bavail * bsize < baseBytes * 3.2)
+    throw new Error(`${work}: needs about ${((baseBytes * 3.2) / 1e9).toFixed(0)} GB free`);
+}
 
 const up: number[] = [];
 const cp: number[] = [];
@@ -157,7 +162,7 @@ let bytes = 0;
 let rss = 0;
 let layers = 0;
 let dropped = true;
-for (let r = 0; r < reps; r++) {
+for (let r = 0; r < (noDus ? 0 : reps); r++) {
   const out = join(work, "up.gguf");
   const copy = join(work, "copy.gguf");
   dropped = dropCaches() && dropped;
@@ -256,16 +261,17 @@ const summary = {
   export: exports,
 };
 console.log("");
-console.log(
-  `output              ${(bytes / 1e9).toFixed(2)} GB (${shape.layers} -> ${layers} layers, ${bytes} bytes)`,
-);
-console.log(
-  `deepen upscale      median ${mu.toFixed(2)} s  ${(bytes / 1e9 / mu).toFixed(2)} GB/s  peak RSS ${rss.toFixed(0)} MiB`,
-);
-console.log(`cp (same bytes)     median ${mc.toFixed(2)} s  ${(bytes / 1e9 / mc).toFixed(2)} GB/s`);
-console.log(
-  `ratio deepen / cp: ${(mu / mc).toFixed(2)}x   (page caches ${dropped ? "dropped" : "NOT dropped (not permitted)"} before each step)`,
-);
+if (!noDus) {
+  console.log(
+    `output              ${(bytes / 1e9).toFixed(2)} GB (${shape.layers} -> ${layers} layers, ${bytes} bytes)`,
+  );
+  console.log(
+    `deepen upscale      median ${mu.toFixed(2)} s  ${(bytes / 1e9 / mu).toFixed(2)} GB/s  peak RSS ${rss.toFixed(0)} MiB`,
+  );
+  console.log(`cp (same bytes)     median ${mc.toFixed(2)} s  ${(bytes / 1e9 / mc).toFixed(2)} GB/s`);
+  console.log(`ratio deepen / cp: ${(mu / mc).toFixed(2)}x`);
+}
+console.log(`page caches ${dropped ? "dropped" : "NOT dropped (not permitted)"} before each step`);
 for (const e of exports) {
   console.log(
     `export --dtype ${e.dtype.padEnd(5)} ${(e.output_bytes / 1e9).toFixed(2)} GB: median ${e.median_seconds.toFixed(2)} s  ` +

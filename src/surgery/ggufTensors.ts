@@ -7,7 +7,13 @@ import { GGML_TYPES, type GgmlType } from "../checkpoint/gguf/ggmlTypes.js";
 import { quantizeQ8_0, Q8_0_BLOCK, Q8_0_BLOCK_BYTES } from "../checkpoint/gguf/quantizeQ8_0.js";
 import type { GgufOutputTensor } from "../checkpoint/gguf/writeGguf.js";
 import type { TensorEntry } from "../checkpoint/safetensorsHeader.js";
-import { ELEMENT_CHUNK, readByteRange, readFloatRange } from "../checkpoint/tensorStream.js";
+import {
+  CHUNK_BYTES,
+  ELEMENT_CHUNK,
+  pipeRange,
+  readByteRange,
+  readFloatRange,
+} from "../checkpoint/tensorStream.js";
 
 export type GgufOutType = "F32" | "F16" | "BF16" | "Q8_0";
 
@@ -63,6 +69,8 @@ export function ggufTensorFrom(
     async write(sink, io) {
       // Same type and no arithmetic: the bytes move as they are (rows reordered for q/k).
       if (type === entry.dtype && !transform.plusOne) {
+        // Most tensors: a straight copy, read ahead while the previous chunk is written.
+        if (!transform.permuteHeadRows) return pipeRange(io, entry, CHUNK_BYTES, (c) => sink.write(c));
         const size = DTYPE_BYTES[type as DType];
         for (let r0 = 0; r0 < rows; r0 += bandRows) {
           const n = Math.min(bandRows, rows - r0);
