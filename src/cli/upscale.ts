@@ -85,6 +85,8 @@ export function registerUpscale(program: Command): void {
         onStart: (total) => (progress = byteProgress("writing", total, !!f.json)),
         onProgress: (done) => progress?.update(done),
       };
+      if (!auto && [f.data, f.size, f.context, f.batch].some((x) => x !== undefined))
+        throw new UsageError("--data, --size, --context and --batch go with --drop auto");
       const seam = auto ? await chooseCut(model, f, opts) : undefined;
       // A GGUF model (or a recipe of GGUF models) is up-scaled into one GGUF file.
       const gguf = await ggufJob(opts);
