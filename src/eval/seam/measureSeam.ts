@@ -12,7 +12,7 @@ import type { SessionOptions } from "../../runtime/session.js";
 import { loadTokenizer } from "../../tokenizer/loadTokenizer.js";
 import { defaultContext } from "../perplexityOfText.js";
 import { type SeamMeasures, seamMeasures } from "./measures.js";
-import { checkSize, defaultSize, plansOfSize, type TwoSlicePlan } from "./recommend.js";
+import { checkSize, defaultSize, planContrasts, plansOfSize, type TwoSlicePlan } from "./recommend.js";
 import { checkSample, sampleRows } from "./sampleRows.js";
 import { SeamSums } from "./seamSums.js";
 
@@ -83,7 +83,7 @@ export async function measureSeam(model: string, opts: SeamOptions): Promise<Sea
     const wanted = Math.floor(tokens / context);
     const B = Math.min(opts.batch ?? Math.max(1, Math.floor(SEAM_TOKENS_PER_RUN / context)), wanted);
     const H = dm.decoder.config.hidden_size;
-    const sums = new SeamSums(n);
+    const sums = new SeamSums(n, planContrasts(n, size));
     let rows: number[][] = [];
     let sequences = 0;
     const run = async () => {

@@ -1,6 +1,6 @@
 // The seam measures, from running sums (seamSums.ts): each the mean over tokens of a per-token
 // figure, with its standard error.
-import type { SeamSums } from "./seamSums.js";
+import type { Contrast, SeamSums } from "./seamSums.js";
 
 /** A mean over tokens and its standard error (sample standard deviation / √tokens). */
 export interface Estimate {
@@ -29,6 +29,8 @@ export interface SeamMeasures {
   blockInfluence: Estimate[];
   /** m = 0 … n − 1. */
   dus: DusRow[];
+  /** The contrasts the sums were asked for, each with its paired estimate. */
+  contrasts: (Contrast & { difference: Estimate })[];
 }
 
 function estimate(sum: number, sum2: number, n: number): Estimate {
@@ -61,5 +63,6 @@ export function seamMeasures(s: SeamSums): SeamMeasures {
     boundaries: [n - m, m],
     distance: distance[n - m]![m]!,
   }));
-  return { layers: n, tokens: N, distance, blockInfluence, dus };
+  const contrasts = s.contrasts.map((c, q) => ({ ...c, difference: estimate(s.diff[q]!, s.diff2[q]!, N) }));
+  return { layers: n, tokens: N, distance, blockInfluence, dus, contrasts };
 }

@@ -3,6 +3,7 @@
 import { articleFor } from "../../formatCount.js";
 import { UsageError } from "../../errors.js";
 import type { Estimate, SeamMeasures } from "./measures.js";
+import type { Contrast } from "./seamSums.js";
 
 /**
  * A two-slice plan of an n-layer base: copy A keeps layers [0, a), copy B keeps [b, n), stacked A
@@ -18,6 +19,11 @@ export interface TwoSlicePlan {
   symmetric: boolean;
   /** The DUS drop, where the plan is symmetric. */
   m?: number;
+  /**
+   * This plan's seam distance minus the symmetric plan's of the same size, per token (paired, so its
+   * standard error is that of the difference); where the sums were asked for it (planContrasts).
+   */
+  versusSymmetric?: Estimate;
 }
 
 /** The depths two non-empty slices of an n-layer base reach without shrinking it: n … 2n (2 for n = 1). */
@@ -48,21 +54,44 @@ export function checkSize(n: number, size: number): void {
     );
 }
 
-function plan(n: number, a: number, b: number, distance: Estimate): TwoSlicePlan {
+function plan(measures: SeamMeasures, a: number, b: number): TwoSlicePlan {
+  const n = measures.layers;
   const symmetric = a + b === n;
-  return { a, b, size: a + n - b, distance, symmetric, ...(symmetric && { m: b }) };
+  const c = measures.contrasts.find(
+    (c) => c.pair[0] === a && c.pair[1] === b && c.minus[0] + c.minus[1] === n,
+  );
+  return {
+    a,
+    b,
+    size: a + n - b,
+    distance: measures.distance[a]![b]!,
+    symmetric,
+    ...(symmetric && { m: b }),
+    ...(c && { versusSymmetric: c.difference }),
+  };
+}
+
+/** The (a, b) of every two-slice plan of depth `size`, a ascending. */
+export function cutsOfSize(n: number, size: number): [number, number][] {
+  checkSize(n, size);
+  const k = size - n;
+  const cuts: [number, number][] = [];
+  for (let a = Math.max(1, k); a <= Math.min(n, n - 1 + k); a++) cuts.push([a, a - k]);
+  return cuts;
+}
+
+/** Contrasts for the sums: every plan of depth `size` against the symmetric one, where the size has one. */
+export function planContrasts(n: number, size: number): Contrast[] {
+  if (size % 2 !== 0) return [];
+  const sym: [number, number] = [size / 2, n - size / 2];
+  return cutsOfSize(n, size)
+    .filter(([a]) => a !== sym[0])
+    .map((pair) => ({ pair, minus: sym }));
 }
 
 /** Every two-slice plan of depth `size` (1 ≤ a ≤ n, 0 ≤ b < n, a − b = size − n), best first. */
 export function plansOfSize(measures: SeamMeasures, size: number): TwoSlicePlan[] {
-  const n = measures.layers;
-  checkSize(n, size);
-  const k = size - n;
-  const plans: TwoSlicePlan[] = [];
-  for (let a = Math.max(1, k); a <= Math.min(n, n - 1 + k); a++) {
-    const b = a - k;
-    plans.push(plan(n, a, b, measures.distance[a]![b]!));
-  }
+  const plans = cutsOfSize(measures.layers, size).map(([a, b]) => plan(measures, a, b));
   return plans.sort(
     (p, q) => p.distance.mean - q.distance.mean || Number(q.symmetric) - Number(p.symmetric) || p.a - q.a,
   );

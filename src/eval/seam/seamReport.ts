@@ -30,6 +30,7 @@ const planJson = (p: TwoSlicePlan, n: number) => ({
   distance: est(p.distance),
   symmetric: p.symmetric,
   m: p.m ?? null,
+  versus_symmetric: p.versusSymmetric ? est(p.versusSymmetric) : null,
 });
 
 /** The report as JSON (snake_case keys, as deepen's other --json outputs). */
@@ -93,7 +94,14 @@ export function seamTable(r: SeamReport): string {
     `  ${describePlan(r.recommended, n)}`,
   ];
   const dus = r.plans.find((p) => p.symmetric);
-  if (dus && dus !== r.recommended) lines.push(`  the symmetric plan of that size: ${describePlan(dus, n)}`);
+  if (dus && dus !== r.recommended) {
+    lines.push(`  the symmetric plan of that size: ${describePlan(dus, n)}`);
+    const v = r.recommended.versusSymmetric;
+    if (v)
+      lines.push(
+        `  difference (recommended - symmetric, paired over tokens): ${v.mean.toFixed(4)} ± ${v.se.toFixed(4)}`,
+      );
+  }
   lines.push("", HEURISTIC_NOTE);
   return lines.join("\n");
 }

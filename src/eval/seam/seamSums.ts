@@ -1,7 +1,14 @@
 // Running sums over a sample of tokens: for every pair of layer boundaries (i, j), the sum and sum of
 // squares of the per-token angular distance arccos(cos(h_i, h_j))/π and of 1 − cos (Block Influence), in
 // float64. Only these (4·(n+1)² numbers) are kept, so memory does not grow with the sample, and sums
-// over any split of the sample into batches add up to the same figures.
+// over any split of the sample into batches add up to the same figures. Contrasts (the distance of
+// one pair minus another's, per token) give paired standard errors for comparing two cuts.
+
+/** Distance between boundaries `pair` minus that between `minus`, per token. */
+export interface Contrast {
+  pair: [number, number];
+  minus: [number, number];
+}
 
 /** Running sums for a decoder of `layers` layers: layers + 1 boundaries (0: the embeddings). */
 export class SeamSums {
@@ -14,8 +21,17 @@ export class SeamSums {
   readonly gap: Float64Array;
   readonly gap2: Float64Array;
 
-  constructor(readonly layers: number) {
+  /** Per contrast: Σ difference, Σ difference². */
+  readonly diff: Float64Array;
+  readonly diff2: Float64Array;
+
+  constructor(
+    readonly layers: number,
+    readonly contrasts: readonly Contrast[] = [],
+  ) {
     const K = (this.boundaries = layers + 1);
+    this.diff = new Float64Array(contrasts.length);
+    this.diff2 = new Float64Array(contrasts.length);
     this.dist = new Float64Array(K * K);
     this.dist2 = new Float64Array(K * K);
     this.gap = new Float64Array(K * K);
@@ -30,6 +46,8 @@ export class SeamSums {
     const K = this.boundaries;
     if (stream.length !== K) throw new Error(`expected ${K} boundaries, got ${stream.length}`);
     const sq = new Float64Array(K);
+    const d = new Float64Array(K * K); // this token's distances
+    const at = ([i, j]: [number, number]) => d[Math.min(i, j) * K + Math.max(i, j)]!;
     for (let t = 0; t < count; t++) {
       const o = t * H;
       for (let i = 0; i < K; i++) {
@@ -45,14 +63,19 @@ export class SeamSums {
           let dot = 0;
           for (let h = o; h < o + H; h++) dot += x[h]! * y[h]!;
           const c = cosine(dot, sq[i]!, sq[j]!);
-          const d = Math.acos(c) / Math.PI;
           const k = i * K + j;
-          this.dist[k]! += d;
-          this.dist2[k]! += d * d;
+          const dist = (d[k] = Math.acos(c) / Math.PI);
+          this.dist[k]! += dist;
+          this.dist2[k]! += dist * dist;
           this.gap[k]! += 1 - c;
           this.gap2[k]! += (1 - c) * (1 - c);
         }
       }
+      this.contrasts.forEach((c, q) => {
+        const x = at(c.pair) - at(c.minus);
+        this.diff[q]! += x;
+        this.diff2[q]! += x * x;
+      });
     }
     this.tokens += count;
   }

@@ -102,6 +102,8 @@ test("a seam built to be cheap is the one recommended, over the symmetric DUS pl
   assert.equal(dus.m, 2);
   assert.ok(dus.distance.mean > 1e-3);
   assert.equal(r.dus[2]!.distance, dus.distance);
+  // The paired difference from the symmetric plan: exactly minus its distance (the cheap seam is 0 on every token).
+  assert.equal(r.recommended.versusSymmetric!.mean, -dus.distance.mean);
 });
 
 test("streaming: the sample in one batch, in batches of one, and in batches with a padded last one give the same measures", async () => {

@@ -117,3 +117,23 @@ test("sizes: the default is DUS m = floor(n/4)'s depth (the paper's 1.5x); reach
   checkSize(8, 8);
   checkSize(8, 16);
 });
+
+test("a contrast is the paired difference of two pairs' distances: its mean is the difference of means, its error that of the per-token differences", () => {
+  const H = 8;
+  const T = 10;
+  const stream = randomStream(5, T, H, 3);
+  const s = new SeamSums(4, [{ pair: [3, 1], minus: [2, 2 + 2] }]);
+  s.add(stream, H, T);
+  const m = seamMeasures(s);
+  const c = m.contrasts[0]!.difference;
+  assert.ok(Math.abs(c.mean - (m.distance[1]![3]!.mean - m.distance[2]![4]!.mean)) < 1e-15);
+  const per = Array.from({ length: T }, (_, t) => {
+    const one = new SeamSums(4);
+    one.add(slice(stream, t, t + 1, H), H, 1);
+    const d = seamMeasures(one).distance;
+    return d[1]![3]!.mean - d[2]![4]!.mean;
+  });
+  const mean = per.reduce((a, b) => a + b, 0) / T;
+  const sd = Math.sqrt(per.reduce((a, x) => a + (x - mean) ** 2, 0) / (T - 1));
+  assert.ok(Math.abs(c.se - sd / Math.sqrt(T)) < 1e-12, `${c.se} vs ${sd / Math.sqrt(T)}`);
+});
