@@ -173,6 +173,18 @@ async function chooseCut(model: string | undefined, f: Flags, opts: UpscaleOptio
   });
   bar?.stop();
   const p = r.recommended;
+  opts.chosenBy = {
+    command: "deepen seam",
+    data: r.data,
+    tokens: r.tokens,
+    context: r.context,
+    measure:
+      "angular distance arccos(cos)/pi between boundaries a and b (what layer a-1 outputs, what layer b expects)",
+    a: p.a,
+    b: p.b,
+    distance: p.distance,
+    ...(p.versusSymmetric && { versus_symmetric: p.versusSymmetric }),
+  };
   if (p.symmetric) opts.drop = p.m;
   else {
     opts.model = undefined;

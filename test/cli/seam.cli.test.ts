@@ -85,6 +85,13 @@ test("upscale --drop auto measures, says what it measured, and writes the recomm
     lineage.layer_map.map((l) => l.layer),
     [0, 1, 2, 3, 4, 3, 4, 5],
   );
+  const chosen = (readJson(join(out, "deepen.json")).recipe as { chosen_by: Record<string, unknown> })
+    .chosen_by;
+  assert.deepEqual([chosen.a, chosen.b, chosen.tokens], [5, 3, 64]);
+  assert.match(
+    readFileSync(join(out, "README.md"), "utf8"),
+    /Cut chosen by `deepen seam` on 64 tokens of .*: source layer 4 feeds source layer 3/,
+  );
   // Where the recommendation is symmetric, it is DUS with that m.
   const plain = upscaleJson([
     "upscale",
