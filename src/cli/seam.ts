@@ -89,6 +89,11 @@ export function registerSeam(program: Command): void {
           },
         });
         bar?.stop();
+        const asked = seamOptions(f).tokens;
+        if (r.tokens + r.context <= asked)
+          process.stderr.write(
+            `note: ${f.data} ran out after ${r.sequences} sequences of ${r.context}: measured ${r.tokens} tokens of the ${asked} asked for\n`,
+          );
         if (skipped.length > 0) process.stderr.write(skippedNote(skipped, parseExtensions(f.ext)) + "\n");
         if (f.out !== undefined) await writeSeamReport(f.out, r, { force: f.force, inputs: [model] });
         if (f.json) process.stdout.write(JSON.stringify(seamJson(r), null, 2) + "\n");
