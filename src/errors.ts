@@ -71,3 +71,8 @@ export class GraphError extends DeepenError {
 export class GgufExportError extends DeepenError {
   override readonly name = "GgufExportError";
 }
+
+/** The seam cannot be measured on this model (the engine cannot run it); surgery still can cut it. */
+export class SeamError extends DeepenError {
+  override readonly name = "SeamError";
+}

@@ -46,7 +46,13 @@ function isWithin(child: string, parent: string): boolean {
 
 /** What deepen writes, recognised by the files it always puts there. */
 export type OutputKind =
-  "model folder" | "run folder" | "report folder" | "tokenizer folder" | "token cache entry" | "data folder";
+  | "model folder"
+  | "run folder"
+  | "report folder"
+  | "seam report"
+  | "tokenizer folder"
+  | "token cache entry"
+  | "data folder";
 
 /** Which kind of deepen output `dir` holds, "empty" for an empty folder, or undefined for anything else. */
 export function outputKind(dir: string): OutputKind | "empty" | undefined {
@@ -61,6 +67,8 @@ export function outputKind(dir: string): OutputKind | "empty" | undefined {
     return has("demo.json") ? "report folder" : "run folder";
   }
   if (has("demo.json")) return "report folder";
+  // deepen seam -o: the measures and the recipe of the recommended cut.
+  if (has("seam.json") && has("recipe.yml")) return "seam report";
   if (has("tokenizer.json")) return "tokenizer folder";
   if (has("tokens.u32") && has("index.json")) return "token cache entry";
   // A generated data set (deepen data math): its splits and the info.json that records how it was made.

@@ -12,6 +12,7 @@ import { registerMerge } from "./merge.js";
 import { registerTokenizer } from "./tokenizer.js";
 import { registerTrain } from "./train.js";
 import { registerInspect } from "./inspect.js";
+import { registerSeam } from "./seam.js";
 import { registerUpscale } from "./upscale.js";
 
 const program = new Command()
@@ -38,6 +39,7 @@ registerUpscale(program);
 registerInspect(program);
 registerInit(program);
 registerEval(program);
+registerSeam(program);
 registerContamination(program);
 registerGenerate(program);
 registerTrain(program);

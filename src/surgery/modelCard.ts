@@ -44,6 +44,16 @@ export function modelCard(plan: LayerPlan, lineage: Lineage, warnings: string[],
       `- Seam: output layer ${n - m - 1} (source layer ${n - m - 1}) feeds output layer ${n - m} (source layer ${m})`,
     );
   }
+  const chosen = r.chosen_by as
+    | { data: string; tokens: number; a: number; b: number; distance: { mean: number; se: number } }
+    | undefined;
+  if (chosen) {
+    lines.push(
+      `- Cut chosen by \`deepen seam\` on ${chosen.tokens} tokens of ${chosen.data}: source layer ${chosen.a - 1} feeds source layer ${chosen.b}, ` +
+        `the smallest angular distance between the hidden states the seam joins among plans of this depth ` +
+        `(${chosen.distance.mean.toFixed(4)} ± ${chosen.distance.se.toFixed(4)})`,
+    );
+  }
   if (plan.newLayers.length) {
     lines.push(
       `- New layers (identity at creation; attention output and MLP down projections zero): ${plan.newLayers.join(", ")}`,

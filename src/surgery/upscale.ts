@@ -23,6 +23,8 @@ export interface UpscaleOptions extends WritePlanOptions {
   /** Output folder; required unless dryRun. */
   out?: string;
   dryRun?: boolean;
+  /** How the cut was chosen (deepen seam's measurement, for --drop auto): kept in the recipe record. */
+  chosenBy?: Record<string, unknown>;
 }
 
 export interface UpscaleResult extends PlanSummary {
@@ -85,6 +87,7 @@ export async function upscale(opts: UpscaleOptions): Promise<UpscaleResult> {
     checkOutputTarget(opts.out, { force: opts.force, inputs });
   }
   const plan = await buildPlan(opts);
+  if (opts.chosenBy) plan.recipe = { ...plan.recipe, chosen_by: opts.chosenBy };
   const summary = opts.dryRun ? await summarizePlan(plan) : await writePlan(plan, opts.out!, opts);
   return { ...summary, plan };
 }

@@ -23,6 +23,38 @@ export async function referenceLogits(
   tokens: number[],
   options: ReferenceOptions = {},
 ): Promise<Float64Array[]> {
+  const { m, weights, boundaries } = await forward(dir, tokens, options);
+  const xs = boundaries[boundaries.length - 1]!;
+  const embed = weights.get("model.embed_tokens.weight");
+
+  // Final norm, head (tied to the embeddings when lm_head.weight is absent), logit post-processing.
+  const head = weights.has("lm_head.weight") ? weights.get("lm_head.weight") : embed;
+  const finalNorm = weights.get("model.norm.weight");
+  return xs.map((x) => {
+    const logits = matvec(head, rmsNorm(x, finalNorm, m.eps, m.normPlusOne));
+    for (let i = 0; i < logits.length; i++) {
+      let v = logits[i]! / m.logitsDivisor; // Granite: logits / logits_scaling
+      if (m.finalSoftcap !== null) v = Math.tanh(v / m.finalSoftcap) * m.finalSoftcap; // Gemma 2/3
+      logits[i] = v;
+    }
+    return logits;
+  });
+}
+
+/**
+ * The residual stream at every layer boundary, [n + 1][T][hidden]: entry 0 the (scaled) embeddings,
+ * entry l + 1 the output of layer l, before the final norm (transformers' output_hidden_states,
+ * except that its last entry is after the final norm).
+ */
+export async function referenceHiddenStates(
+  dir: string,
+  tokens: number[],
+  options: ReferenceOptions = {},
+): Promise<Float64Array[][]> {
+  return (await forward(dir, tokens, options)).boundaries;
+}
+
+async function forward(dir: string, tokens: number[], options: ReferenceOptions) {
   const { config, weights } = await loadCheckpoint(dir);
   const m = describe(config);
   const positions = options.positions ?? tokens.map((_, i) => i);
@@ -38,26 +70,16 @@ export async function referenceLogits(
 
   // Embeddings (Gemma: × sqrt(hidden_size); Granite: × embedding_multiplier).
   let xs = tokens.map((t) => scaled(embed.slice(t * m.hidden, (t + 1) * m.hidden), m.embedScale));
+  const boundaries = [xs];
 
   // RoPE frequencies depend on the layer (Gemma 3 local/global) and, for "dynamic", on the length.
   const seqLen = Math.max(...positions) + 1;
   for (let l = 0; l < m.layers.length; l++) {
     const invFreq = inverseFrequencies(m.layers[l]!.rope, m.rotaryDim, seqLen);
     xs = decoderLayer(m, weights, l, xs, positions, invFreq);
+    boundaries.push(xs);
   }
-
-  // Final norm, head (tied to the embeddings when lm_head.weight is absent), logit post-processing.
-  const head = weights.has("lm_head.weight") ? weights.get("lm_head.weight") : embed;
-  const finalNorm = weights.get("model.norm.weight");
-  return xs.map((x) => {
-    const logits = matvec(head, rmsNorm(x, finalNorm, m.eps, m.normPlusOne));
-    for (let i = 0; i < logits.length; i++) {
-      let v = logits[i]! / m.logitsDivisor; // Granite: logits / logits_scaling
-      if (m.finalSoftcap !== null) v = Math.tanh(v / m.finalSoftcap) * m.finalSoftcap; // Gemma 2/3
-      logits[i] = v;
-    }
-    return logits;
-  });
+  return { m, weights, boundaries };
 }
 
 /**
