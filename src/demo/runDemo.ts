@@ -20,6 +20,9 @@ import { snakeCaseKeys } from "../report/snakeCaseKeys.js";
 import { svgToPng } from "../report/svgToPng.js";
 import { inspectModel } from "../surgery/inspectModel.js";
 import { upscale } from "../surgery/upscale.js";
+import { measureSeam } from "../eval/seam/measureSeam.js";
+import { seamRecipeDoc } from "../eval/seam/seamRecipe.js";
+import type { YamlFile } from "../mergekit/mergekitYaml.js";
 import type { StepRecord } from "../train/loop.js";
 import { FINAL_DIR, pretrain } from "../train/pretrain.js";
 import { crossover, type EvalPoint, meanCurve, meanSd } from "./crossover.js";
@@ -33,6 +36,8 @@ export const DEFAULT_MODEL = fileURLToPath(new URL("../../../assets/deepen-tiny"
 /** The healing corpus: the Brown corpus, which deepen-tiny never saw. */
 export const HEAL_DATA = "brown:train";
 export const HEAL_HELDOUT = "brown:heldout";
+/** Tokens --ablation measures the seam on (deepen seam's README figure used as many). */
+const SEAM_TOKENS = 20_000;
 
 /** What the report folder holds. */
 export const REPORT_FILES = {
@@ -243,8 +248,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     type Planned = RunSpec & { model: string; parameters: number };
     const planned: Planned[] = [];
-    const grow = async (key: string, opts: { drop?: number; method?: "expand"; blocks?: number }) => {
-      const r = await upscale({ model, out: join(models, key), ...opts });
+    const grow = async (
+      key: string,
+      opts: { drop?: number; method?: "expand"; blocks?: number; recipe?: YamlFile },
+    ) => {
+      const r = await upscale({ ...(opts.recipe ? {} : { model }), out: join(models, key), ...opts });
       return { model: join(models, key), layers: r.layers, parameters: r.parameters };
     };
     const baseParams = (await inspectModel(model)).parameters;
@@ -261,6 +269,26 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     if (o.ablation) {
       const naive = await grow("dus-m0", { drop: 0 });
       planned.push({ key: "dus-m0", label: `naive repeat m=0, ${naive.layers} layers`, ...naive });
+      // The cut deepen seam recommends for the same depth, measured on the healing text (not the
+      // held-out text the runs are judged on).
+      const seam = await measureSeam(model, { data: trainData, tokens: SEAM_TOKENS, size: dus.layers });
+      const rec = seam.recommended;
+      const what = rec.symmetric ? `DUS m=${rec.m}` : `[0, ${rec.a}) + [${rec.b}, ${n})`;
+      o.onNote?.(
+        `deepen seam recommends ${what} for ${dus.layers} layers (seam distance ${rec.distance.mean.toFixed(4)}; m=${m}: ${seam.dus[m]!.distance.mean.toFixed(4)})`,
+      );
+      if (rec.symmetric && rec.m === m) o.onNote?.(`that is the paper's m = n/4 itself: no extra run`);
+      else {
+        const cut = rec.symmetric
+          ? await grow("seam", { drop: rec.m })
+          : await grow("seam", {
+              recipe: {
+                file: `${model} (deepen seam's recommended plan)`,
+                doc: seamRecipeDoc(model, n, rec),
+              },
+            });
+        planned.push({ key: "seam", label: `seam-recommended ${what}, ${cut.layers} layers`, ...cut });
+      }
       const scratchDir = join(models, "scratch");
       const cfg = JSON.parse(await readFile(join(model, "config.json"), "utf8")) as Record<string, number>;
       const init = await initModel(scratchDir, {
