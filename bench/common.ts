@@ -103,3 +103,12 @@ export function dropCaches(): boolean {
     return false;
   }
 }
+
+/** Runs a command to completion and syncs the disk, so its writes are counted; seconds and stdout. */
+export function timed(cmd: string, args: string[]): { seconds: number; stdout: string } {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  spawnSync("sync");
+  return { seconds: (performance.now() - t0) / 1000, stdout: r.stdout };
+}

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, rmSync, statfsSync, statSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { arg, CHECKPOINT_SHAPES, dropCaches, median, peakRssMiB } from "./common.js";
+import { arg, CHECKPOINT_SHAPES, dropCaches, median, peakRssMiB, timed } from "./common.js";
 import { encodeFloats } from "../src/checkpoint/dtype.js";
 import { ggmlByteLength, ggmlTypeByName } from "../src/checkpoint/gguf/ggmlTypes.js";
 import { ggufF32, ggufString, ggufU32 } from "../src/checkpoint/gguf/ggufMetadata.js";
@@ -126,14 +126,6 @@ async function writeBase(file: string): Promise<void> {
     ["general.quantization_version", ggufU32(2)],
   ]);
   await writeGguf(file, meta, tensors);
-}
-
-function timed(cmd: string, args: string[]): { seconds: number; stdout: string } {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
-  spawnSync("sync");
-  return { seconds: (performance.now() - t0) / 1000, stdout: r.stdout };
 }
 
 rmSync(work, { recursive: true, force: true });

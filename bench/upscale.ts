@@ -3,12 +3,11 @@
 // (default m = n/4) and, in the same run, copies the output's bytes with cp: wall time, MB/s, peak
 // RSS, and the ratio of the two. Page caches are dropped before each timed step where permitted,
 // and every timed step ends with sync, so both sides pay for reading and for reaching the disk.
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { arg, CHECKPOINT_SHAPES, dropCaches, median } from "./common.js";
+import { arg, CHECKPOINT_SHAPES, dropCaches, median, timed } from "./common.js";
 import { writeSyntheticModel } from "../test/fixtures/syntheticModel.js";
 
 const shapeName = arg("shape", "7b");
@@ -17,14 +16,6 @@ if (!shape) throw new Error(`--shape ${shapeName}: expected ${Object.keys(CHECKP
 const reps = Number(arg("reps", shapeName === "7b" ? "1" : "3"));
 const work = arg("dir", join(tmpdir(), "deepen-bench-upscale"));
 const here = dirname(fileURLToPath(import.meta.url));
-
-function timed(cmd: string, args: string[]): { seconds: number; stdout: string } {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
-  spawnSync("sync");
-  return { seconds: (performance.now() - t0) / 1000, stdout: r.stdout };
-}
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });

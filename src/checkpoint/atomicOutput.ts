@@ -143,14 +143,7 @@ export async function withAtomicOutput<T>(
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     live.delete(tmp);
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOSPC" || code === "EDQUOT") {
-      throw new OutputError(`no space left on the device while writing ${target} (partial output removed)`);
-    }
-    if (!(e instanceof DeepenError) && (code === "EACCES" || code === "EROFS" || code === "EPERM")) {
-      throw new OutputError(`cannot write ${target}: ${code}`);
-    }
-    throw e;
+    throw writeFailure(e, target);
   }
   try {
     await moveIntoPlace(tmp, target, opts, tag);
@@ -162,6 +155,18 @@ export async function withAtomicOutput<T>(
   }
   live.delete(tmp);
   return result;
+}
+
+/** A failed write in terms of the output (disk full, unwritable), after its partial output is removed. */
+function writeFailure(e: unknown, target: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new OutputError(`no space left on the device while writing ${target} (partial output removed)`);
+  }
+  if (!(e instanceof DeepenError) && (code === "EACCES" || code === "EROFS" || code === "EPERM")) {
+    return new OutputError(`cannot write ${target}: ${code}`);
+  }
+  return e;
 }
 
 /** Whether anything (a folder, a file, a dangling link) is at `p`. */
@@ -297,14 +302,7 @@ export async function withAtomicFile<T>(
     }
   } catch (e) {
     await cleanup();
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOSPC" || code === "EDQUOT") {
-      throw new OutputError(`no space left on the device while writing ${target} (partial output removed)`);
-    }
-    if (!(e instanceof DeepenError) && (code === "EACCES" || code === "EROFS" || code === "EPERM")) {
-      throw new OutputError(`cannot write ${target}: ${code}`);
-    }
-    throw e;
+    throw writeFailure(e, target);
   }
   await cleanup();
   return result;

@@ -180,6 +180,14 @@ export function tensorFrom(name: string, entry: TensorEntry, opts: CopyOptions =
   };
 }
 
+/** Writes `byteLength` zero bytes, a reused chunk at a time. */
+export async function writeZeros(sink: ByteSink, io: StreamContext, byteLength: number): Promise<void> {
+  const zeros = io.zeroChunk();
+  for (let left = byteLength; left > 0; left -= zeros.byteLength) {
+    await sink.write(zeros.subarray(0, Math.min(left, zeros.byteLength)));
+  }
+}
+
 /** A tensor of zeros shaped like `entry` (block expansion's identity blocks). */
 export function zerosLike(name: string, entry: TensorEntry, requested?: DType): OutputTensor {
   const dtype = outputDtype(entry, requested);
@@ -189,12 +197,7 @@ export function zerosLike(name: string, entry: TensorEntry, requested?: DType): 
     dtype,
     shape: entry.shape,
     byteLength,
-    async write(sink, io) {
-      const zeros = io.zeroChunk();
-      for (let left = byteLength; left > 0; left -= zeros.byteLength) {
-        await sink.write(zeros.subarray(0, Math.min(left, zeros.byteLength)));
-      }
-    },
+    write: (sink, io) => writeZeros(sink, io, byteLength),
   };
 }
 

@@ -8,7 +8,7 @@ import type { DType } from "../checkpoint/dtype.js";
 import { finiteOnly } from "../checkpoint/finiteCheck.js";
 import type { GgufTensor } from "../checkpoint/gguf/readGguf.js";
 import type { GgufOutputTensor } from "../checkpoint/gguf/writeGguf.js";
-import { CHUNK_BYTES, pipeRange, tensorFrom } from "../checkpoint/tensorStream.js";
+import { CHUNK_BYTES, pipeRange, tensorFrom, writeZeros } from "../checkpoint/tensorStream.js";
 import { UsageError } from "../errors.js";
 import { type LayerPlan, scaleFor } from "./layerPlan.js";
 
@@ -37,12 +37,7 @@ export function zeroTensor(name: string, t: GgufTensor): GgufOutputTensor {
     type: t.type,
     dims: t.dims,
     byteLength,
-    async write(sink, io) {
-      const zeros = io.zeroChunk();
-      for (let left = byteLength; left > 0; left -= zeros.byteLength) {
-        await sink.write(zeros.subarray(0, Math.min(left, zeros.byteLength)));
-      }
-    },
+    write: (sink, io) => writeZeros(sink, io, byteLength),
   };
 }
 

@@ -1,19 +1,19 @@
 import { type Lineage, readParentLineages } from "../checkpoint/lineage.js";
 import { VERSION } from "../version.js";
-import type { LayerPlan } from "./layerPlan.js";
+import type { LayerPlan, StackLayout } from "./layerPlan.js";
 
-/** The lineage of a plan's output: its sources, layer map and recipe, and the sources' own lineages. */
-export async function planLineage(plan: LayerPlan, parameters: number): Promise<Lineage> {
+/** A lineage from a plan of any layout, given how its sources are described and their own lineages. */
+export function lineageOf<M extends StackLayout>(
+  plan: LayerPlan<M>,
+  sources: Lineage["sources"],
+  parameters: number,
+  parents: Lineage[],
+): Lineage {
   return {
     deepen_version: VERSION,
     method: plan.method,
     recipe: plan.recipe,
-    sources: plan.models.map((l) => ({
-      name: l.model.name,
-      path: l.model.dir,
-      architecture: l.family.architectures[0]!,
-      layers: l.layers,
-    })),
+    sources,
     layer_map: plan.layers.map((s) => ({
       model: s.model,
       layer: s.layer,
@@ -21,6 +21,17 @@ export async function planLineage(plan: LayerPlan, parameters: number): Promise<
     })),
     new_layers: plan.newLayers,
     parameters,
-    parents: await readParentLineages(plan.models.map((l) => l.model.dir)),
+    parents,
   };
+}
+
+/** The lineage of a plan's output: its sources, layer map and recipe, and the sources' own lineages. */
+export async function planLineage(plan: LayerPlan, parameters: number): Promise<Lineage> {
+  const sources = plan.models.map((l) => ({
+    name: l.model.name,
+    path: l.model.dir,
+    architecture: l.family.architectures[0]!,
+    layers: l.layers,
+  }));
+  return lineageOf(plan, sources, parameters, await readParentLineages(plan.models.map((l) => l.model.dir)));
 }

@@ -3,8 +3,8 @@ import { checkFileTarget, withAtomicFile, type AtomicFileOptions } from "../chec
 import { looksLikeGguf } from "../checkpoint/gguf/readGguf.js";
 import { type GgufOutputTensor, writeGguf } from "../checkpoint/gguf/writeGguf.js";
 import { GGUF_LINEAGE_KEY, type Lineage, parseLineage } from "../checkpoint/lineage.js";
+import { lineageOf } from "./planLineage.js";
 import { type GgufMetadata, ggufString, metaString } from "../checkpoint/gguf/ggufMetadata.js";
-import { VERSION } from "../version.js";
 import { ggufPlanMetadata } from "./ggufPlanMetadata.js";
 import { ggufPlanTensors } from "./ggufPlanTensors.js";
 import type { LayerPlan } from "./layerPlan.js";
@@ -35,25 +35,13 @@ export function summarizeGgufPlan(
     const text = metaString(l.gguf.metadata, GGUF_LINEAGE_KEY);
     return text === undefined ? [] : [parseLineage(`${l.path} (${GGUF_LINEAGE_KEY})`, text)];
   });
-  const lineage: Lineage = {
-    deepen_version: VERSION,
-    method: plan.method,
-    recipe: plan.recipe,
-    sources: plan.models.map((l) => ({
-      name: l.name,
-      path: l.path,
-      architecture: l.architecture,
-      layers: l.layers,
-    })),
-    layer_map: plan.layers.map((s) => ({
-      model: s.model,
-      layer: s.layer,
-      ...(s.identity ? { identity: true } : {}),
-    })),
-    new_layers: plan.newLayers,
-    parameters,
-    parents,
-  };
+  const sources = plan.models.map((l) => ({
+    name: l.name,
+    path: l.path,
+    architecture: l.architecture,
+    layers: l.layers,
+  }));
+  const lineage = lineageOf(plan, sources, parameters, parents);
   // The file keeps its own lineage, as a folder keeps deepen.json.
   const metadata = ggufPlanMetadata(plan);
   metadata.set(GGUF_LINEAGE_KEY, ggufString(JSON.stringify(lineage)));
