@@ -3,7 +3,7 @@
 // lists), dtype/out_dtype, tokenizer_source, chat_template.
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { RecipeError } from "../errors.js";
-import { isMapping, modelRef, readYamlMapping } from "../mergekit/mergekitYaml.js";
+import { isMapping, modelRef, readYamlMapping, SOURCE_KEYS, sourceModel } from "../mergekit/mergekitYaml.js";
 import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
 
 export type Settings = Record<string, ParameterSetting | boolean>;
@@ -63,8 +63,7 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
   const source = (s: unknown, where: string, needRange: boolean): MergeSource => {
     if (!isObj(s)) throw fail(`${where} is not a mapping`);
     for (const k of Object.keys(s)) {
-      if (k !== "model" && k !== "layer_range" && k !== "parameters")
-        throw fail(`${where}: unknown key ${k}`);
+      if (!SOURCE_KEYS.has(k)) throw fail(`${where}: unknown key ${k}`);
     }
     let layerRange: [number, number] | undefined;
     if (s.layer_range !== undefined || needRange) {
@@ -82,7 +81,7 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
       layerRange = [r[0], r[1]];
     }
     return {
-      model: modelRef(s.model, where, fail),
+      model: sourceModel(s, where, fail),
       layerRange,
       params: settings(s.parameters, `${where}.parameters`, fail),
       where,

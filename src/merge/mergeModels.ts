@@ -17,6 +17,7 @@ import { upscale } from "../surgery/upscale.js";
 import { VERSION } from "../version.js";
 import { readMergeConfig } from "./mergeConfig.js";
 import { METHODS, methodNamed } from "./methods/registry.js";
+import { warnOnStderr } from "../mergekit/unusedParameters.js";
 import { mergeTensors, type MergePlan, planMerge } from "./planMerge.js";
 
 export const MERGE_CONFIG_FILE = "mergekit_config.yml";
@@ -34,6 +35,8 @@ export interface MergeOptions {
   allowNonFinite?: boolean;
   onStart?: (totalBytes: number) => void;
   onProgress?: (written: number) => void;
+  /** Told, before anything is merged, of each parameter the method ignores (default: stderr). */
+  onWarning?: (warning: string) => void;
 }
 
 export interface MergeResult {
@@ -119,6 +122,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
       allowNonFinite: opts.allowNonFinite,
       onStart: opts.onStart,
       onProgress: opts.onProgress,
+      onWarning: opts.onWarning,
     });
     return {
       warnings: r.warnings,
@@ -142,6 +146,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
     checkOutputTarget(opts.out, { force: opts.force });
   }
   const plan = await planMerge(config, method);
+  plan.ignored.forEach(opts.onWarning ?? warnOnStderr);
   const merged = mergeTensors(plan, opts.seed ?? 0, { chunkElements: opts.chunkElements });
   // Every value is computed, so every tensor is checked as it streams (a scan per chunk, small
   // beside the merge itself).

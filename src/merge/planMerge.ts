@@ -12,6 +12,7 @@ import { DeepenError, RecipeError } from "../errors.js";
 import { hashString, mulberry32 } from "../random.js";
 import { locateModel } from "../mergekit/locateModel.js";
 import { evaluateSetting, type ParameterSetting } from "../mergekit/scaleRules.js";
+import { type ParameterUse, unusedParameterWarnings } from "../mergekit/unusedParameters.js";
 import type { MergeConfig, MergeSource, Settings } from "./mergeConfig.js";
 import { seekableMulberry32 } from "./methods/chunked.js";
 import type { ChunkedInput, MergeMethod, ParamSpec } from "./methods/method.js";
@@ -48,6 +49,8 @@ export interface MergePlan {
   reference: number;
   layers: number;
   tensors: PlannedTensor[];
+  /** Warnings for parameters the method does not use (ignored, as mergekit ignores them). */
+  ignored: string[];
 }
 
 const fmt = (shape: readonly number[]) => `[${shape.join(", ")}]`;
@@ -80,7 +83,7 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
     if (layouts[i]!.family !== family)
       throw fail(`models ${refs[reference]} and ${refs[i]} differ in architecture`);
   }
-  checkParameterNames(config, method, fail);
+  const ignored = unusedParameters(config, method);
 
   const tensors: PlannedTensor[] = [];
   const outDtype = config.outDtype ?? config.dtype;
@@ -208,7 +211,7 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
     });
     edge("tail", slices.length - 1, 1);
   }
-  return { config, method, refs, layouts, base, reference, layers, tensors };
+  return { config, method, refs, layouts, base, reference, layers, tensors, ignored };
 }
 
 function checkCount(method: MergeMethod, n: number, fail: (d: string) => RecipeError) {
@@ -223,22 +226,17 @@ function checkCount(method: MergeMethod, n: number, fail: (d: string) => RecipeE
   }
 }
 
-function checkParameterNames(config: MergeConfig, method: MergeMethod, fail: (d: string) => RecipeError) {
-  const known = new Set([...method.globalParameters, ...method.modelParameters].map((p) => p.name));
-  const check = (s: Settings, where: string) => {
-    for (const k of Object.keys(s)) {
-      if (!known.has(k))
-        throw fail(
-          `${where}: unknown parameter ${k} for merge_method ${method.name} (it takes ${[...known].join(", ") || "none"})`,
-        );
-    }
-  };
-  check(config.params, "parameters");
-  (config.models ?? []).forEach((m) => check(m.params, `${m.where}.parameters`));
+function unusedParameters(config: MergeConfig, method: MergeMethod): string[] {
+  const known = [...method.globalParameters, ...method.modelParameters].map((p) => p.name);
+  const uses: ParameterUse[] = [];
+  const add = (s: Settings, where: string) => Object.keys(s).forEach((name) => uses.push({ name, where }));
+  add(config.params, "parameters");
+  (config.models ?? []).forEach((m) => add(m.params, `${m.where}.parameters`));
   (config.slices ?? []).forEach((sl, i) => {
-    check(sl.params, `slices[${i}].parameters`);
-    sl.sources.forEach((s) => check(s.params, `${s.where}.parameters`));
+    add(sl.params, `slices[${i}].parameters`);
+    sl.sources.forEach((s) => add(s.params, `${s.where}.parameters`));
   });
+  return unusedParameterWarnings(config.file, method.name, uses, known);
 }
 
 /** The value of parameter `spec` for tensor `name` at `t`: the first setting that gives one, else the default. */

@@ -1,6 +1,7 @@
 // What mergekit-style YAML files (layer-stack recipes and merge configs) share: reading one into a
 // mapping, and model references.
 import { open } from "node:fs/promises";
+import { formatModelRef, type ModelPath, type ModelRef, parseModelRef } from "../checkpoint/modelRef.js";
 import { RecipeError } from "../errors.js";
 import { parsePlainYaml } from "./plainYaml.js";
 
@@ -60,10 +61,59 @@ export async function readYamlMapping(
   return { text, doc };
 }
 
-/** A model reference: a path or Hugging Face id, or mergekit's long form {model: {path}}. */
+/** A path and revision as mergekit's long form writes them: `{path, revision}`. */
+function modelPathOf(v: unknown, where: string, fail: (d: string) => Error): ModelPath {
+  if (!isMapping(v) || typeof v.path !== "string" || v.path === "")
+    throw fail(`${where} must be a mapping with path (and revision)`);
+  for (const k of Object.keys(v))
+    if (k !== "path" && k !== "revision") throw fail(`${where}: unknown key ${k}`);
+  if (v.revision !== undefined && (typeof v.revision !== "string" || v.revision === ""))
+    throw fail(`${where}.revision must be a branch, tag or commit`);
+  return { path: v.path, revision: v.revision as string | undefined };
+}
+
+/**
+ * A model reference, as its string form (`PATH[@REV][+ADAPTER[@REV]]`, see checkpoint/modelRef.ts):
+ * a path or Hugging Face id as written, or mergekit's long form
+ * `{model: {path, revision}, lora: {path, revision}}`. Checked for syntax here, resolved when opened.
+ */
 export function modelRef(v: unknown, where: string, fail: (d: string) => Error): string {
-  if (isMapping(v) && isMapping(v.model) && typeof v.model.path === "string") return v.model.path;
-  if (typeof v !== "string" || v === "") throw fail(`${where}: model must be a path or a Hugging Face id`);
-  if (v.includes("+")) throw fail(`${where}: ${v}: LoRA adapters (model+lora) are not supported`);
-  return v;
+  let ref: ModelRef;
+  if (isMapping(v)) {
+    for (const k of Object.keys(v)) {
+      if (k === "override_architecture")
+        throw fail(
+          `${where}: override_architecture is not supported (deepen reads the architecture from config.json)`,
+        );
+      if (k !== "model" && k !== "lora") throw fail(`${where}: unknown key ${k}`);
+    }
+    ref = { ...modelPathOf(v.model, `${where}.model`, fail) };
+    if (v.lora !== undefined) ref.adapter = modelPathOf(v.lora, `${where}.lora`, fail);
+  } else {
+    if (typeof v !== "string" || v === "") throw fail(`${where}: model must be a path or a Hugging Face id`);
+    try {
+      ref = parseModelRef(v);
+    } catch (e) {
+      throw fail(`${where}: ${(e as Error).message}`);
+    }
+  }
+  return formatModelRef(ref);
+}
+
+/** The keys of a source (a `models:` entry or a slice's source). */
+export const SOURCE_KEYS: ReadonlySet<string> = new Set(["model", "layer_range", "parameters", "revision"]);
+
+/**
+ * The model of a source mapping: its `model`, with a `revision:` written beside it applied (mergekit's
+ * schema puts the revision inside the long form; recipes in the wild also write it next to `model`).
+ */
+export function sourceModel(s: YamlMapping, where: string, fail: (d: string) => Error): string {
+  const ref = modelRef(s.model, where, fail);
+  if (s.revision === undefined) return ref;
+  if (typeof s.revision !== "string" || s.revision === "")
+    throw fail(`${where}.revision must be a branch, tag or commit`);
+  const parsed = parseModelRef(ref);
+  if (parsed.revision !== undefined && parsed.revision !== s.revision)
+    throw fail(`${where}: revision ${s.revision} disagrees with the model's @${parsed.revision}`);
+  return formatModelRef({ ...parsed, revision: s.revision });
 }

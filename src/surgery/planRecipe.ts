@@ -4,8 +4,16 @@ import { openModelFolder } from "../checkpoint/modelFolder.js";
 import { DeepenError, RecipeError, UsageError } from "../errors.js";
 import { looksLikeGguf } from "../checkpoint/gguf/readGguf.js";
 import { locateModel } from "../mergekit/locateModel.js";
-import { isMapping, modelRef, readYamlMapping, type YamlFile } from "../mergekit/mergekitYaml.js";
+import {
+  isMapping,
+  modelRef,
+  readYamlMapping,
+  SOURCE_KEYS,
+  sourceModel,
+  type YamlFile,
+} from "../mergekit/mergekitYaml.js";
 import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
+import { type ParameterUse, unusedParameterWarnings } from "../mergekit/unusedParameters.js";
 import type { LayerPlan, LayerSource, StackLayout } from "./layerPlan.js";
 
 // mergekit's top-level keys. Those a layer stack does not use are accepted, so shared configs run unchanged.
@@ -22,13 +30,15 @@ const TOP_KEYS = new Set([
   "name",
   "chat_template",
 ]);
-const PASSTHROUGH_PARAMETERS = new Set(["scale"]);
+const PASSTHROUGH_PARAMETERS = ["scale"];
 
 const isObj = isMapping;
 
 export interface RecipeOptions {
   /** Overrides the recipe's dtype/out_dtype. */
   dtype?: DType;
+  /** Told of each parameter passthrough ignores, once per name, before anything is written. */
+  onWarning?: (warning: string) => void;
 }
 
 /** How a recipe's models are opened and checked against each other: model folders, or GGUF files. */
@@ -69,7 +79,7 @@ export function firstRecipeModel({ file, doc }: YamlFile): string | undefined {
   if (!isObj(first)) return undefined;
   try {
     return locateModel(
-      modelRef(first.model, "", (d) => new Error(d)),
+      sourceModel(first, "", (d) => new Error(d)),
       file,
     );
   } catch {
@@ -102,7 +112,8 @@ export async function planRecipeFrom<M extends StackLayout>(
   }
   if (doc.tokenizer !== undefined)
     throw fail("the tokenizer section (vocabulary merging) is not supported yet");
-  const globalParams = parseParameters(doc.parameters, "parameters", fail);
+  const uses: ParameterUse[] = [];
+  const globalParams = parseParameters(doc.parameters, "parameters", fail, uses);
 
   // Slices, or the single-model `models:` form, as [{model, range?, params}].
   type Src = { model: string; range?: [number, number]; params: ParameterSetting[]; where: string };
@@ -117,12 +128,12 @@ export async function planRecipeFrom<M extends StackLayout>(
       if (!Array.isArray(slice.sources) || slice.sources.length !== 1) {
         throw fail(`${where}.sources must list exactly one source for passthrough`);
       }
-      const sliceParams = parseParameters(slice.parameters, `${where}.parameters`, fail);
+      const sliceParams = parseParameters(slice.parameters, `${where}.parameters`, fail, uses);
       const s = slice.sources[0];
       const sw = `${where}.sources[0]`;
       if (!isObj(s)) throw fail(`${sw} is not a mapping`);
       for (const k of Object.keys(s)) {
-        if (k !== "model" && k !== "layer_range" && k !== "parameters") throw fail(`${sw}: unknown key ${k}`);
+        if (!SOURCE_KEYS.has(k)) throw fail(`${sw}: unknown key ${k}`);
       }
       const r = s.layer_range;
       if (
@@ -134,17 +145,21 @@ export async function planRecipeFrom<M extends StackLayout>(
         throw fail(`${sw}.layer_range must be [start, end) with 0 <= start < end, got ${JSON.stringify(r)}`);
       }
       sources.push({
-        model: modelRef(s.model, sw, fail),
+        model: sourceModel(s, sw, fail),
         range: [r[0], r[1]],
-        params: [...parseParameters(s.parameters, `${sw}.parameters`, fail), ...sliceParams, ...globalParams],
+        params: [
+          ...parseParameters(s.parameters, `${sw}.parameters`, fail, uses),
+          ...sliceParams,
+          ...globalParams,
+        ],
         where: sw,
       });
     });
   } else if (Array.isArray(doc.models) && doc.models.length === 1 && isObj(doc.models[0])) {
     const m = doc.models[0];
     sources.push({
-      model: modelRef(m.model, "models[0]", fail),
-      params: [...parseParameters(m.parameters, "models[0].parameters", fail), ...globalParams],
+      model: sourceModel(m, "models[0]", fail),
+      params: [...parseParameters(m.parameters, "models[0].parameters", fail, uses), ...globalParams],
       where: "models[0]",
     });
   } else {
@@ -193,6 +208,9 @@ export async function planRecipeFrom<M extends StackLayout>(
     tokenizerFrom = names.indexOf(ref);
   }
   models.checkCompatible(layouts, names, fail);
+  unusedParameterWarnings(file, "passthrough", uses, PASSTHROUGH_PARAMETERS).forEach((w) =>
+    opts.onWarning?.(w),
+  );
   const outDtype = doc.out_dtype ?? doc.dtype;
   let dtype = opts.dtype;
   if (!dtype && outDtype !== undefined) {
@@ -216,17 +234,18 @@ export async function planRecipeFrom<M extends StackLayout>(
   };
 }
 
-function parseParameters(v: unknown, where: string, fail: (d: string) => RecipeError): ParameterSetting[] {
+function parseParameters(
+  v: unknown,
+  where: string,
+  fail: (d: string) => RecipeError,
+  uses: ParameterUse[],
+): ParameterSetting[] {
   if (v === undefined || v === null) return [];
   if (!isObj(v)) throw fail(`${where} must be a mapping`);
   const out: ParameterSetting[] = [];
   for (const [k, setting] of Object.entries(v)) {
-    if (!PASSTHROUGH_PARAMETERS.has(k)) {
-      // mergekit ignores these for passthrough; shared configs carry them.
-      if (k === "normalize" || k === "int8_mask") continue;
-      throw fail(`${where}: unknown parameter ${k} (passthrough takes scale)`);
-    }
-    out.push(parseParameterSetting(setting, `${where}.${k}`, fail));
+    uses.push({ name: k, where });
+    if (PASSTHROUGH_PARAMETERS.includes(k)) out.push(parseParameterSetting(setting, `${where}.${k}`, fail));
   }
   return out;
 }

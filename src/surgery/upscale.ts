@@ -7,10 +7,13 @@ import type { YamlFile } from "../mergekit/mergekitYaml.js";
 import type { LayerPlan, StackLayout } from "./layerPlan.js";
 import { planDus } from "./planDus.js";
 import { planExpand } from "./planExpand.js";
+import { warnOnStderr } from "../mergekit/unusedParameters.js";
 import { FOLDER_SOURCES, planRecipeFrom, type RecipeSources } from "./planRecipe.js";
 import { type PlanSummary, summarizePlan, writePlan, type WritePlanOptions } from "./writePlan.js";
 
 export interface UpscaleOptions extends WritePlanOptions {
+  /** Told of each recipe parameter passthrough ignores (default: stderr). */
+  onWarning?: (warning: string) => void;
   /** The base model folder (not with recipe). */
   model?: string;
   /** A mergekit-style passthrough recipe (not with model): its file, or the file already read. */
@@ -55,7 +58,11 @@ export async function buildPlanWith<M extends StackLayout>(
         "--recipe describes the whole layer stack: --method, --drop, --layers and --blocks do not apply",
       );
     }
-    return planRecipeFrom(opts.recipe, { dtype: opts.dtype }, sources);
+    return planRecipeFrom(
+      opts.recipe,
+      { dtype: opts.dtype, onWarning: opts.onWarning ?? warnOnStderr },
+      sources,
+    );
   }
   if (opts.model === undefined) throw new UsageError("name a model folder to up-scale (or --recipe FILE)");
   if (method === "expand") {

@@ -150,7 +150,10 @@ export function judge(
 ): Violation[] {
   const v: Violation[] = [];
   const add = (property: Property, message: string) => v.push({ property, message });
-  const lines = run.stderr.split("\n").filter((l, i, all) => !(l === "" && i === all.length - 1));
+  // Warnings (a parameter the method ignores, as mergekit does) may precede the result or the error.
+  const lines = run.stderr
+    .split("\n")
+    .filter((l, i, all) => !(l === "" && i === all.length - 1) && !l.startsWith("deepen: warning: "));
   // V8's own out-of-memory death (the heap limit): a fatal error and SIGABRT, no catchable exception.
   const oom =
     /FATAL ERROR|JavaScript heap out of memory|Fatal process out of memory/.test(run.stderr) ||

@@ -164,10 +164,6 @@ test("bad configs: one-line errors naming the config", async () => {
   );
   await rejects(two(a, b, "frobnicate"), /unknown merge_method frobnicate \(known: .*linear.*\)/);
   await rejects(
-    two(a, b, "linear", "parameters:\n  wieght: 1\n"),
-    /unknown parameter wieght for merge_method linear/,
-  );
-  await rejects(
     two(a, b, "ties", `base_model: ${c}\nparameters:\n  density: 1.5\n`),
     /parameter density = 1\.5 .* is outside \(0, 1\]/,
   );
@@ -250,14 +246,27 @@ test("names of the object prototype are unknown names: merge_method, parameters,
       two(name),
       `unknown merge_method ${name} (known: linear, slerp, nuslerp, task_arithmetic, ties, dare_ties, dare_linear, breadcrumbs, breadcrumbs_ties, della, della_linear, model_stock, karcher, passthrough)`,
     );
-    refused(
-      two("linear", `parameters:\n  ${name}: 1\n`),
-      `parameters: unknown parameter ${name} for merge_method linear (it takes normalize, weight)`,
+    // Unused parameters are ignored with a warning, as mergekit ignores them; never read as a setting.
+    const cfg = two("linear", `parameters:\n  ${name}: 1\n`);
+    const r = runCli(["merge", cfg, "-o", out()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      `deepen: warning: ${cfg}: parameter ${name} is not used by merge_method linear (it takes normalize, weight); ignored, as mergekit ignores it [parameters]\n`,
     );
-    refused(
-      two("linear", "", name),
-      `models[0].parameters: unknown parameter ${name} for merge_method linear (it takes normalize, weight)`,
+    const noWeight = two("linear", "", name);
+    const o = out();
+    const m = runCli(["merge", noWeight, "-o", o]);
+    assert.equal(m.code, 1);
+    assert.match(
+      m.stderr,
+      new RegExp(`^deepen: warning: .*parameter ${name} is not used .*\\[models\\[0\\]\\.parameters\\]\\n`),
     );
+    assert.match(
+      m.stderr,
+      /parameter weight for model .*llama-0 is required by this merge_method and not given\n$/,
+    );
+    assert.equal(existsSync(o), false);
     refused(two("linear", `dtype: ${name}\n`), `dtype ${name}: expected one of bf16, f16, f32`);
   }
   const up = runCli(["upscale", a, "-o", out(), "--dtype", "constructor"]);
