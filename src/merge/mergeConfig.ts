@@ -18,6 +18,8 @@ export interface MergeSource {
 export interface MergeSlice {
   sources: MergeSource[];
   params: Settings;
+  /** This slice's base model (mergekit's per-slice base_model), over the config's. */
+  baseModel?: string;
 }
 
 export interface MergeConfig {
@@ -32,6 +34,8 @@ export interface MergeConfig {
   outDtype?: DType;
   tokenizerSource?: string;
   chatTemplate?: string;
+  /** Keys mergekit accepts and no merge reads, ignored with a warning. */
+  ignoredKeys: string[];
   /** The YAML as written, kept beside the output. */
   text: string;
   raw: Record<string, unknown>;
@@ -87,6 +91,7 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
       where,
     };
   };
+  const ignoredKeys: string[] = [];
   let models: MergeSource[] | undefined;
   let slices: MergeSlice[] | undefined;
   if (doc.slices !== undefined) {
@@ -96,15 +101,27 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
       const where = `slices[${i}]`;
       if (!isObj(sl) || !Array.isArray(sl.sources) || sl.sources.length === 0)
         throw fail(`${where}.sources must be a non-empty list`);
-      for (const k of Object.keys(sl))
-        if (k !== "sources" && k !== "parameters") throw fail(`${where}: unknown key ${k}`);
+      for (const k of Object.keys(sl)) {
+        if (k === "residual_weight") {
+          // In mergekit's schema since its first versions; no merge method reads it.
+          ignoredKeys.push(
+            `${file}: ${where}.residual_weight is not read by any mergekit merge method; ignored`,
+          );
+        } else if (k !== "sources" && k !== "parameters" && k !== "base_model")
+          throw fail(`${where}: unknown key ${k}`);
+      }
       const sources = sl.sources.map((s, j) => source(s, `${where}.sources[${j}]`, true));
       const len = sources[0]!.layerRange![1] - sources[0]!.layerRange![0];
       for (const s of sources) {
         if (s.layerRange![1] - s.layerRange![0] !== len)
           throw fail(`${where}: every source's layer_range must span ${len} layers`);
       }
-      return { sources, params: settings(sl.parameters, `${where}.parameters`, fail) };
+      return {
+        sources,
+        params: settings(sl.parameters, `${where}.parameters`, fail),
+        baseModel:
+          sl.base_model === undefined ? undefined : modelRef(sl.base_model, `${where}.base_model`, fail),
+      };
     });
   } else {
     if (!Array.isArray(doc.models) || doc.models.length === 0)
@@ -136,6 +153,7 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
     outDtype: dtypeOf("out_dtype"),
     tokenizerSource: ts,
     chatTemplate: chat,
+    ignoredKeys,
     text,
     raw: doc,
   };

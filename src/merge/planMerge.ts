@@ -76,14 +76,16 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
   const allSources = [...(config.models ?? []), ...(config.slices ?? []).flatMap((s) => s.sources)];
   for (const s of allSources) await indexOf(s.model);
   const base = config.baseModel === undefined ? undefined : await indexOf(config.baseModel);
-  if (method.requiresBase && base === undefined) throw fail(`merge_method ${method.name} needs a base_model`);
+  const everySliceHasBase = config.slices?.every((sl) => sl.baseModel !== undefined) ?? false;
+  if (method.requiresBase && base === undefined && !everySliceHasBase)
+    throw fail(`merge_method ${method.name} needs a base_model`);
   const reference = base ?? 0;
   const family = layouts[reference]!.family;
   for (let i = 0; i < layouts.length; i++) {
     if (layouts[i]!.family !== family)
       throw fail(`models ${refs[reference]} and ${refs[i]} differ in architecture`);
   }
-  const ignored = unusedParameters(config, method);
+  const ignored = [...config.ignoredKeys, ...unusedParameters(config, method)];
 
   const tensors: PlannedTensor[] = [];
   const outDtype = config.outDtype ?? config.dtype;
@@ -94,6 +96,7 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
     srcs: { source: MergeSource | undefined; model: number; name: string }[],
     t: number,
     slice: Settings,
+    base: number | undefined,
   ) => {
     const inputs: TensorInput[] = srcs.map((s) => {
       const entry = layouts[s.model]!.model.tensors.get(s.name);
@@ -154,6 +157,7 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
         srcModels.map((s) => ({ ...s, name })),
         place(name),
         {},
+        base,
       );
     for (const s of srcModels) {
       for (const name of layouts[s.model]!.model.tensors.keys()) {
@@ -169,6 +173,9 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
         Promise.all(sl.sources.map(async (s) => ({ source: s, model: await indexOf(s.model) }))),
       ),
     );
+    // mergekit: a slice's base_model stands in for the config's; the head reads the first slice's, the tail the last's.
+    const sliceBase: (number | undefined)[] = [];
+    for (const sl of slices) sliceBase.push(sl.baseModel === undefined ? base : await indexOf(sl.baseModel));
     const edge = (which: "head" | "tail", si: number, t: number) => {
       const srcs = sliceModels[si]!;
       checkCount(method, srcs.length, fail);
@@ -178,14 +185,16 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
           srcs.map((s) => ({ ...s, name: e.name })),
           t,
           slices[si]!.params,
+          sliceBase[si],
         );
     };
     edge("head", 0, 0);
     slices.forEach((sl, si) => {
       const srcs = sliceModels[si]!;
       checkCount(method, srcs.length, fail);
-      if (base !== undefined && method.requiresBase && !srcs.some((s) => s.model === base)) {
-        throw fail(`slices[${si}]: base_model ${refs[base]} must be one of the slice's sources`);
+      const sb = sliceBase[si];
+      if (sb !== undefined && method.requiresBase && !srcs.some((s) => s.model === sb)) {
+        throw fail(`slices[${si}]: base_model ${refs[sb]} must be one of the slice's sources`);
       }
       const [a, b] = sl.sources[0]!.layerRange!;
       for (const s of srcs) {
@@ -204,6 +213,7 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
             srcs.map((s) => ({ ...s, name: `${pfx}${s.source.layerRange![0] + k}.${rel}` })),
             t,
             sl.params,
+            sliceBase[si],
           );
         }
       }
