@@ -4,6 +4,7 @@
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { RecipeError } from "../errors.js";
 import { isMapping, modelRef, readYamlMapping, SOURCE_KEYS, sourceModel } from "../mergekit/mergekitYaml.js";
+import { unknownTopKey } from "../mergekit/unknownTopKey.js";
 import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
 
 export type Settings = Record<string, ParameterSetting | boolean>;
@@ -60,7 +61,7 @@ const isObj = isMapping;
 export async function readMergeConfig(file: string): Promise<MergeConfig> {
   const fail = (d: string) => new RecipeError(file, d);
   const { text, doc } = await readYamlMapping(file, "merge_method and models or slices");
-  for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(`unknown key ${k}`);
+  for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(unknownTopKey(k));
   if (typeof doc.merge_method !== "string") throw fail("merge_method is missing");
   if (doc.tokenizer !== undefined)
     throw fail("the tokenizer section (vocabulary merging) is not supported yet");

@@ -12,6 +12,7 @@ import {
   sourceModel,
   type YamlFile,
 } from "../mergekit/mergekitYaml.js";
+import { unknownTopKey } from "../mergekit/unknownTopKey.js";
 import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
 import { type ParameterUse, unusedParameterWarnings } from "../mergekit/unusedParameters.js";
 import type { LayerPlan, LayerSource, StackLayout } from "./layerPlan.js";
@@ -103,7 +104,7 @@ export async function planRecipeFrom<M extends StackLayout>(
 ): Promise<LayerPlan<M>> {
   const { file, doc } = await readRecipe(recipe);
   const fail = (detail: string) => new RecipeError(file, detail);
-  for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(`unknown key ${k}`);
+  for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(unknownTopKey(k));
   if (doc.merge_method !== "passthrough") {
     throw fail(
       `merge_method ${JSON.stringify(doc.merge_method ?? null)}: deepen upscale runs passthrough layer stacks; ` +
