@@ -1,11 +1,12 @@
 // mergekit's YAML merge configuration, read into typed form: models or slices, base_model,
 // merge_method, parameters (scalars, per-model values, gradients over layers, {filter, value}
-// lists), dtype/out_dtype, tokenizer_source, chat_template.
+// lists), dtype/out_dtype, tokenizer_source or the tokenizer section, chat_template.
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { RecipeError } from "../errors.js";
 import { isMapping, modelRef, readYamlMapping, SOURCE_KEYS, sourceModel } from "../mergekit/mergekitYaml.js";
 import { unknownTopKey } from "../mergekit/unknownTopKey.js";
 import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
+import { parseTokenizerSection, parseTokenizerSource, type TokenizerSpec } from "./tokenizerConfig.js";
 
 export type Settings = Record<string, ParameterSetting | boolean>;
 
@@ -33,7 +34,8 @@ export interface MergeConfig {
   params: Settings;
   dtype?: DType;
   outDtype?: DType;
-  tokenizerSource?: string;
+  /** tokenizer_source or the tokenizer section; absent: the reference model's tokenizer, as today. */
+  tokenizer?: TokenizerSpec;
   chatTemplate?: string;
   /** Keys mergekit accepts and no merge reads, ignored with a warning. */
   ignoredKeys: string[];
@@ -63,8 +65,9 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
   const { text, doc } = await readYamlMapping(file, "merge_method and models or slices");
   for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) throw fail(unknownTopKey(k));
   if (typeof doc.merge_method !== "string") throw fail("merge_method is missing");
-  if (doc.tokenizer !== undefined)
-    throw fail("the tokenizer section (vocabulary merging) is not supported yet");
+  // mergekit's config validator refuses the two together.
+  if (doc.tokenizer !== undefined && doc.tokenizer_source !== undefined)
+    throw fail("give tokenizer_source or the tokenizer section, not both");
   const source = (s: unknown, where: string, needRange: boolean): MergeSource => {
     if (!isObj(s)) throw fail(`${where} is not a mapping`);
     for (const k of Object.keys(s)) {
@@ -140,9 +143,16 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
   };
   const chat = doc.chat_template;
   if (chat !== undefined && typeof chat !== "string") throw fail("chat_template must be a string");
-  const ts = doc.tokenizer_source;
-  if (ts !== undefined && typeof ts !== "string")
-    throw fail("tokenizer_source must be base, union or a model");
+  const tokenizer =
+    doc.tokenizer !== undefined
+      ? parseTokenizerSection(doc.tokenizer, fail)
+      : doc.tokenizer_source !== undefined
+        ? {
+            source: parseTokenizerSource(doc.tokenizer_source, "tokenizer_source", fail),
+            tokens: new Map(),
+            section: false,
+          }
+        : undefined;
   return {
     file,
     method: doc.merge_method,
@@ -152,7 +162,7 @@ export async function readMergeConfig(file: string): Promise<MergeConfig> {
     params: settings(doc.parameters, "parameters", fail),
     dtype: dtypeOf("dtype"),
     outDtype: dtypeOf("out_dtype"),
-    tokenizerSource: ts,
+    tokenizer,
     chatTemplate: chat,
     ignoredKeys,
     text,

@@ -10,7 +10,9 @@ import { writeFolderFiles } from "../checkpoint/folderFiles.js";
 import { type Lineage, readParentLineages } from "../checkpoint/lineage.js";
 import { numel } from "../checkpoint/safetensorsHeader.js";
 import { writeShards } from "../checkpoint/writeShards.js";
+import type { ModelConfig } from "../checkpoint/modelFolder.js";
 import { BUILTIN_TEMPLATES } from "../tokenizer/builtinTemplates.js";
+import { appendAddedTokens } from "../tokenizer/unionVocabulary.js";
 import { RecipeError, UsageError } from "../errors.js";
 import { formatCount } from "../formatCount.js";
 import { upscale } from "../surgery/upscale.js";
@@ -64,21 +66,36 @@ function layerMapOf(plan: MergePlan): LayerMap {
   return { models: plan.layouts, layers, configFrom: plan.reference, dtype: cfg.outDtype ?? cfg.dtype };
 }
 
+/** The model whose tokenizer files the output carries (and, across vocabularies, extends). */
 function tokenizerModel(plan: MergePlan): number {
-  const ts = plan.config.tokenizerSource;
+  if (plan.vocabulary) return plan.vocabulary.tokenizerFrom;
+  const source = plan.config.tokenizer?.source;
   const fail = (d: string) => new RecipeError(plan.config.file, d);
-  if (ts === undefined) return plan.reference;
-  if (ts === "base") {
+  if (source === undefined) return plan.reference;
+  if (source.kind === "base") {
     if (plan.base === undefined) throw fail("tokenizer_source: base needs a base_model");
     return plan.base;
   }
-  if (ts === "union")
-    throw fail(
-      "tokenizer_source: union (vocabulary merging) is not supported yet; use base or a model of the config",
-    );
-  const i = plan.refs.indexOf(ts);
-  if (i < 0) throw fail(`tokenizer_source ${ts} is not a model of this config`);
+  if (source.kind === "union") return plan.reference; // planMerge always plans a union's vocabulary
+  const i = plan.refs.indexOf(source.model);
+  if (i < 0) throw fail(`tokenizer_source ${source.model} is not a model of this config`);
   return i;
+}
+
+/**
+ * config.json across vocabularies: vocab_size is the output's rows, and the special token ids are
+ * those of the model whose tokenizer the output carries (its ids are the output's), so that
+ * config.json and the tokenizer files agree.
+ */
+function vocabularyConfig(plan: MergePlan, config: ModelConfig): ModelConfig {
+  if (!plan.vocabulary) return config;
+  const from = plan.layouts[plan.vocabulary.tokenizerFrom]!.model.config;
+  const out: ModelConfig = { ...config, vocab_size: plan.vocabulary.rows };
+  for (const key of ["bos_token_id", "eos_token_id", "pad_token_id"]) {
+    if (from[key] === undefined) delete out[key];
+    else out[key] = from[key];
+  }
+  return out;
 }
 
 /**
@@ -157,7 +174,9 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
   // Everything that can fail is checked before the first tensor is merged (and by --dry-run).
   const tokFrom = tokenizerModel(plan);
   const chatTemplate = chatTemplateText(config.chatTemplate, configFile);
-  const { config: outConfig, warnings } = rewriteConfig(layerMapOf(plan));
+  const rewritten = rewriteConfig(layerMapOf(plan));
+  const outConfig = vocabularyConfig(plan, rewritten.config);
+  const warnings = rewritten.warnings;
   const result: MergeResult = {
     method: method.name,
     models: plan.refs,
@@ -193,7 +212,8 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
       lineage,
       card: mergeCard(plan, parameters, opts.command),
     });
-    // After the carried files, which it edits.
+    // After the carried files, which these edit.
+    await appendAddedTokens(tmp, plan.vocabulary?.appended ?? []);
     await applyChatTemplate(tmp, chatTemplate);
     await writeFile(join(tmp, MERGE_CONFIG_FILE), config.text);
   });

@@ -17,7 +17,9 @@ import type { MergeConfig, MergeSource, Settings } from "./mergeConfig.js";
 import { seekableMulberry32 } from "./methods/chunked.js";
 import type { ChunkedInput, MergeMethod, ParamSpec } from "./methods/method.js";
 import { Kernels } from "./kernels/kernels.js";
+import { permutedRows } from "./permutedRows.js";
 import { DEPTH, ElementwiseSession, streamedMergeTensor } from "./stream.js";
+import { planVocabulary, type VocabularyPlan } from "./vocabularyPlan.js";
 
 /** One input of one output tensor. */
 interface TensorInput {
@@ -36,6 +38,8 @@ export interface PlannedTensor {
   /** Position for gradients: the layer's place in its slice, 0 for embeddings, 1 for the head. */
   t: number;
   globalSettings: Settings[];
+  /** Embeddings or head of a merge across vocabularies: inputs aligned to the output's rows first. */
+  aligned?: { tiedTo: string };
 }
 
 export interface MergePlan {
@@ -51,6 +55,8 @@ export interface MergePlan {
   tensors: PlannedTensor[];
   /** Warnings for parameters the method does not use (ignored, as mergekit ignores them). */
   ignored: string[];
+  /** Set when the models' vocabularies are merged (tokenizer_source union, …). */
+  vocabulary?: VocabularyPlan;
 }
 
 const fmt = (shape: readonly number[]) => `[${shape.join(", ")}]`;
@@ -86,6 +92,9 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
       throw fail(`models ${refs[reference]} and ${refs[i]} differ in architecture`);
   }
   const ignored = [...config.ignoredKeys, ...unusedParameters(config, method)];
+  const { embed, head } = family.decoderTensors;
+  const embedRows = layouts.map((l) => l.model.tensors.get(embed)?.shape[0] ?? 0);
+  const vocabulary = await planVocabulary(config, refs, layouts, base, embedRows, fail);
 
   const tensors: PlannedTensor[] = [];
   const outDtype = config.outDtype ?? config.dtype;
@@ -104,8 +113,13 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
       return { model: s.model, entry, settings: [s.source?.params ?? {}, slice, config.params] };
     });
     const first = inputs[0]!.entry;
+    // Across vocabularies the embeddings and head differ in rows; they agree in width.
+    const aligned = vocabulary && (outName === embed || outName === head);
+    const same = (s: number[]) => (aligned ? s.length === 2 && s[1] === first.shape[1] : true);
     for (const inp of inputs) {
-      if (JSON.stringify(inp.entry.shape) !== JSON.stringify(first.shape)) {
+      if (
+        aligned ? !same(inp.entry.shape) : JSON.stringify(inp.entry.shape) !== JSON.stringify(first.shape)
+      ) {
         throw fail(
           `tensor ${outName} is ${fmt(first.shape)} in ${refs[inputs[0]!.model]} but ${fmt(inp.entry.shape)} in ${refs[inp.model]}`,
         );
@@ -114,12 +128,13 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
     const baseIndex = base === undefined ? undefined : inputs.findIndex((i) => i.model === base);
     tensors.push({
       name: outName,
-      shape: first.shape,
+      shape: aligned ? [vocabulary.rows, first.shape[1]!] : first.shape,
       dtype: outDtype && ["F32", "F16", "BF16"].includes(first.dtype) ? outDtype : first.dtype,
       inputs,
       baseIndex: baseIndex === undefined || baseIndex < 0 ? undefined : baseIndex,
       t,
       globalSettings: [slice, config.params],
+      ...(aligned && { aligned: { tiedTo: embed } }),
     });
   };
 
@@ -221,7 +236,9 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
     });
     edge("tail", slices.length - 1, 1);
   }
-  return { config, method, refs, layouts, base, reference, layers, tensors, ignored };
+  if (vocabulary && !tensors.some((t) => t.aligned))
+    throw fail(`the models have no tensor ${embed} to merge their vocabularies in`);
+  return { config, method, refs, layouts, base, reference, layers, tensors, ignored, vocabulary };
 }
 
 function checkCount(method: MergeMethod, n: number, fail: (d: string) => RecipeError) {
@@ -359,6 +376,29 @@ export function mergeTensors(plan: MergePlan, seed: number, opts: StreamOptions 
       random: seekableMulberry32(tensorSeed),
     });
     if (method.check) named(() => method.check!(chunkedInput()));
+    if (pt.aligned) {
+      // Rows in the output vocabulary's order, built whole; the method merges them as any tensor.
+      return computedTensor(pt.name, pt.dtype, pt.shape, async (io) => {
+        const inputs = await permutedRows(
+          io,
+          plan.vocabulary!,
+          plan.layouts,
+          pt.name,
+          pt.aligned!.tiedTo,
+          pt.inputs.map((i) => i.model),
+        );
+        return named(() =>
+          method.merge({
+            tensors: inputs,
+            baseIndex: pt.baseIndex,
+            modelParams,
+            params,
+            shape: pt.shape,
+            random: mulberry32(tensorSeed),
+          }),
+        );
+      });
+    }
     if (method.chunked) {
       // Chunk by chunk: memory stays at a few MiB per input whatever the tensor's size.
       const input = chunkedInput();

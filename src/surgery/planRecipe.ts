@@ -112,7 +112,9 @@ export async function planRecipeFrom<M extends StackLayout>(
     );
   }
   if (doc.tokenizer !== undefined)
-    throw fail("the tokenizer section (vocabulary merging) is not supported yet");
+    throw fail(
+      "the tokenizer section (vocabulary merging) is not supported for passthrough layer stacks; use tokenizer_source: base or a model of the recipe",
+    );
   const uses: ParameterUse[] = [];
   const globalParams = parseParameters(doc.parameters, "parameters", fail, uses);
 
@@ -202,9 +204,13 @@ export async function planRecipeFrom<M extends StackLayout>(
   const ts = doc.tokenizer_source;
   let tokenizerFrom = base ?? 0;
   if (ts === "union")
-    throw fail("tokenizer_source: union is not supported yet; use base or a model of the recipe");
+    throw fail(
+      "tokenizer_source: union (vocabulary merging) is not supported for passthrough layer stacks; use base or a model of the recipe",
+    );
   if (ts !== undefined && ts !== "base") {
-    const ref = modelRef(ts, "tokenizer_source", fail);
+    // mergekit documents model:NAME and parses a bare NAME as well.
+    const named = typeof ts === "string" && ts.startsWith("model:") ? ts.slice("model:".length) : ts;
+    const ref = modelRef(named, "tokenizer_source", fail);
     if (!names.includes(ref)) throw fail(`tokenizer_source ${ref} is not a model of this recipe`);
     tokenizerFrom = names.indexOf(ref);
   }

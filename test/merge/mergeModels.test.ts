@@ -176,7 +176,10 @@ test("bad configs: one-line errors naming the config", async () => {
     two(a, b, "linear", "parameters:\n  normalize: true\n").replace(/weight: 0\.5/g, "weight: 0.0"),
     /weight|zero/,
   );
-  await rejects(two(a, b, "linear", "tokenizer_source: union\n"), /union .* not supported yet/);
+  await rejects(
+    two(a, b, "linear", "tokenizer:\n  source: union\n  tokens: []\n"),
+    /tokenizer\.tokens must be a mapping/,
+  );
   await rejects("merge_method: linear\n", /needs models .* or slices/);
   await rejects(
     two(a, b, "linear", "chat_template: exaone\n"),

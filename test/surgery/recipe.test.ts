@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { decodeFloats, encodeFloats } from "../../src/checkpoint/dtype.js";
@@ -138,6 +138,16 @@ tokenizer_source: ${a.split("/").pop()}
     { headFrom: 0, tailFrom: 1 },
   );
   expectCarried(out, a);
+  // mergekit's documented form, model:NAME, names the same model.
+  const prefixed = join(root, "relative-prefixed");
+  await upscale({
+    recipe: recipe(
+      "prefixed.yml",
+      readFileSync(p, "utf8").replace("tokenizer_source: ", "tokenizer_source: model:"),
+    ),
+    out: prefixed,
+  });
+  expectCarried(prefixed, a);
 });
 
 async function rejects(yaml: string, pattern: RegExp) {
@@ -168,7 +178,7 @@ test("bad recipes: each a one-line error naming the recipe", async () => {
   await rejects(`slices: [\n`, /not valid YAML/);
   await rejects(
     `slices:\n${slice(a, "[0, 2]")}merge_method: passthrough\ntokenizer_source: union\n`,
-    /union is not supported yet/,
+    /union \(vocabulary merging\) is not supported for passthrough/,
   );
   await rejects(
     `slices:\n  - sources:\n      - model: ${a}\n        layer_range: [0, 2]\n      - model: ${b}\n        layer_range: [0, 2]\nmerge_method: passthrough\n`,
