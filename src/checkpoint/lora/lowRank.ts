@@ -57,9 +57,17 @@ export function addLowRank(u: LowRank, start: number, w: Float32Array, row: Floa
     const i1 = Math.min(cols, i0 + (end - e));
     const at = e - start - i0; // w[at + i] is column i of row j
     for (let i = i0; i < i1; i++) row[i] = w[at + i]!;
-    for (let k = 0; k < rank; k++) {
-      const ck = c[j * rank + k]!;
-      if (ck === 0) continue;
+    const cj = j * rank;
+    let k = 0;
+    // Four rows of V per pass over the output row: a quarter of the loads and stores of row.
+    for (; k + 4 <= rank; k += 4) {
+      const [c0, c1, c2, c3] = [c[cj + k]!, c[cj + k + 1]!, c[cj + k + 2]!, c[cj + k + 3]!];
+      const [v0, v1, v2, v3] = [k * cols, (k + 1) * cols, (k + 2) * cols, (k + 3) * cols];
+      for (let i = i0; i < i1; i++)
+        row[i]! += c0 * v[v0 + i]! + c1 * v[v1 + i]! + c2 * v[v2 + i]! + c3 * v[v3 + i]!;
+    }
+    for (; k < rank; k++) {
+      const ck = c[cj + k]!;
       const vk = k * cols;
       for (let i = i0; i < i1; i++) row[i]! += ck * v[vk + i]!;
     }
