@@ -3,8 +3,7 @@
 // epoch; its loss is next-token cross-entropy on every token; it evaluates held-out perplexity.
 import { countOf } from "../formatCount.js";
 import { createHash } from "node:crypto";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { defaultCacheDir } from "../checkpoint/cacheDir.js";
 import { skippedNote } from "../data/corpus.js";
 import { PackedSequences, shuffledOrder, splitDocuments } from "../data/packing.js";
 import { type TokenizedCorpus, tokenizeCorpus } from "../data/tokenCache.js";
@@ -33,9 +32,7 @@ export interface PretrainOptions extends RunOptions {
 
 export type PretrainResult = RunResult;
 
-export function defaultCacheDir(): string {
-  return process.env.DEEPEN_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "deepen");
-}
+export { defaultCacheDir };
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
 
