@@ -17,6 +17,7 @@ import { after, before, test } from "node:test";
 import { openModelFolder } from "../../../src/checkpoint/modelFolder.js";
 import { contentHash } from "../../../src/checkpoint/hub/contentHash.js";
 import { downloadModel } from "../../../src/checkpoint/hub/downloadModel.js";
+import type { DownloadProgress } from "../../../src/checkpoint/hub/downloadProgress.js";
 import { resolveModel } from "../../../src/checkpoint/resolveModel.js";
 import { CheckpointError, HubError } from "../../../src/errors.js";
 import { fixture, tempDir } from "../../helpers.js";
@@ -126,6 +127,39 @@ test("a model in the cache is used without any request; a second download skips 
     requestsSince(n).map((q) => q.url.split("?")[0]),
     [`/api/models/org/tiny/revision/main`, `/api/models/org/tiny/tree/${MAIN}`],
   );
+});
+
+test("progress reports bytes as they arrive, ending with done = total", async () => {
+  freshHubEnv(root, hub.url);
+  const seen: DownloadProgress[] = [];
+  await downloadModel("org/tiny", { onProgress: (p) => seen.push(p) });
+  const total = readdirSync(model).reduce((sum, f) => sum + statSync(join(model, f)).size, 0);
+  assert.ok(seen.length > readdirSync(model).length);
+  for (const p of seen) assert.equal(p.total, total);
+  const last = seen.at(-1)!;
+  assert.deepEqual([last.finished, last.done, last.file], [true, total, undefined]);
+  assert.ok(last.rate > 0);
+  assert.ok(seen.some((p) => p.file === "model.safetensors" && p.done > 0 && p.done < total));
+  assert.ok(seen.slice(1).every((p, i) => p.done >= seen[i]!.done));
+});
+
+test("a snapshot another tool began (config.json alone) is completed, not taken as the model", async () => {
+  const home = freshHubEnv(root, hub.url);
+  const repo = repoDir(home);
+  const config = readFileSync(join(model, "config.json"));
+  mkdirSync(join(repo, "blobs"), { recursive: true });
+  writeFileSync(join(repo, "blobs", contentHash(false, config)), config);
+  mkdirSync(join(repo, "snapshots", MAIN), { recursive: true });
+  symlinkSync(`../../blobs/${contentHash(false, config)}`, join(repo, "snapshots", MAIN, "config.json"));
+  mkdirSync(join(repo, "refs"));
+  writeFileSync(join(repo, "refs", "main"), MAIN);
+  const n = hub.requests.length;
+  assert.equal((await openModelFolder("org/tiny")).tensors.size > 0, true);
+  assert.ok(
+    !requestsSince(n).some((q) => q.url.endsWith(`/resolve/${MAIN}/config.json`)),
+    "the blob present is not fetched again",
+  );
+  assert.deepEqual(readdirSync(join(repo, "snapshots", MAIN)).sort(), readdirSync(model).sort());
 });
 
 test("offline (HF_HUB_OFFLINE): the cached model opens, a missing one is an error, and no request is made", async () => {
