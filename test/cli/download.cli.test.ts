@@ -95,6 +95,14 @@ test("download refreshes the ref from the Hub and skips blobs already complete",
   );
 });
 
+test("upscale takes an uncached ORG/NAME@REV: downloaded on the way, progress silent under --json", async () => {
+  freshHubEnv(root, hub.url);
+  const r = await deepen(["upscale", "org/tiny@v1", "-o", join(root, "never"), "--dry-run", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "");
+  assert.equal(JSON.parse(r.stdout).dry_run, true);
+});
+
 test("a missing repo is one line naming it", async () => {
   freshHubEnv(root, hub.url);
   const r = await deepen(["download", "org/none"]);
