@@ -76,3 +76,26 @@ export class GgufExportError extends DeepenError {
 export class SeamError extends DeepenError {
   override readonly name = "SeamError";
 }
+
+/** What went wrong between deepen and the Hugging Face Hub, so callers (and tests) can tell failures apart. */
+export type HubFailure =
+  | "not-found"
+  | "revision-not-found"
+  | "access"
+  | "network"
+  | "disk-full"
+  | "offline"
+  | "integrity"
+  | "protocol";
+
+/** A model could not be fetched from (or found without) the Hugging Face Hub; the message names the repo. */
+export class HubError extends DeepenError {
+  override readonly name = "HubError";
+  constructor(
+    readonly repo: string,
+    readonly failure: HubFailure,
+    detail: string,
+  ) {
+    super(`${repo}: ${detail}`);
+  }
+}

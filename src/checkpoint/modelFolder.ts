@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CheckpointError } from "../errors.js";
 import { readJsonObject } from "./jsonFile.js";
 import { previewJson } from "./previewJson.js";
-import { resolveModelPath } from "./resolveModelPath.js";
+import { resolveModel } from "./resolveModel.js";
 import { MAX_TENSOR_NAME_CHARS, readSafetensorsHeader, type TensorEntry } from "./safetensorsHeader.js";
 
 export const CONFIG_FILE = "config.json";
@@ -29,7 +29,7 @@ export interface ModelFolder {
 
 /** Opens a model folder: config and every tensor's location, without reading any tensor data. */
 export async function openModelFolder(input: string): Promise<ModelFolder> {
-  const { dir, name } = resolveModelPath(input);
+  const { dir, name } = await resolveModel(input);
   const config = await readJsonObject(
     join(dir, CONFIG_FILE),
     MAX_CONFIG_BYTES,

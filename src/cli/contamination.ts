@@ -37,7 +37,10 @@ export function registerContamination(program: Command): void {
     .description(
       "has the model seen these texts? Min-K% Prob of each text under the model and under a reference that did not see them",
     )
-    .argument("<model>", "model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .argument(
+      "<model>",
+      "model folder, models--ORG--NAME cache folder, or Hub id ORG/NAME[@REV] (downloaded unless cached)",
+    )
     .requiredOption(
       "--ref <model>",
       "a reference model that did not see the data, with the model's tokenizer",

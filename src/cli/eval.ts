@@ -46,7 +46,10 @@ export function registerEval(program: Command): void {
     .description(
       "evaluate a model: benchmark tasks as lm-evaluation-harness scores them (--task, --suite h6|tiny), perplexity (--perplexity DATA), or exact match on math problems (--math FILE)",
     )
-    .argument("<model>", "model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .argument(
+      "<model>",
+      "model folder, models--ORG--NAME cache folder, or Hub id ORG/NAME[@REV] (downloaded unless cached)",
+    )
     .option(
       "--perplexity <data>",
       "text/JSONL file, folder, or embedded:heldout to score (each document on its own, tokenized as the model's tokenizer does)",

@@ -19,7 +19,10 @@ export function registerExport(program: Command): void {
   group
     .command("gguf")
     .description("convert a Hugging Face model folder into one GGUF v3 file llama.cpp loads")
-    .argument("<model>", "model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .argument(
+      "<model>",
+      "model folder, models--ORG--NAME cache folder, or Hub id ORG/NAME[@REV] (downloaded unless cached)",
+    )
     .requiredOption("-o, --out <file>", "output .gguf file")
     .option(
       "--dtype <type>",

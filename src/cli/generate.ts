@@ -20,7 +20,10 @@ export function registerGenerate(program: Command): void {
   program
     .command("generate")
     .description("continue a prompt (or answer it with --chat), streaming the text")
-    .argument("<model>", "model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .argument(
+      "<model>",
+      "model folder, models--ORG--NAME cache folder, or Hub id ORG/NAME[@REV] (downloaded unless cached)",
+    )
     .argument("<prompt>", "the prompt text")
     .option("--max-tokens <n>", "new tokens at most", "128")
     .option("--temperature <t>", "0 is greedy", "0")

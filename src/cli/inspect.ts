@@ -72,7 +72,10 @@ export function registerInspect(program: Command): void {
     .description(
       "show a model folder's or GGUF file's architecture, layers, parameters, dtypes (quantization mix), shards and lineage",
     )
-    .argument("<model>", "model folder, GGUF file, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .argument(
+      "<model>",
+      "model folder, GGUF file, models--ORG--NAME cache folder, or Hub id ORG/NAME[@REV] (downloaded unless cached)",
+    )
     .option("--json", "print the report as JSON")
     .option("--verbose", "print stack traces on errors")
     .action(async (model: string, f: { json?: boolean; verbose?: boolean }) => {

@@ -3,6 +3,8 @@ import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { registerContamination } from "./contamination.js";
 import { registerData } from "./data.js";
+import { downloadBar, registerDownload } from "./download.js";
+import { setDownloadReporter } from "../checkpoint/hub/downloadProgress.js";
 import { registerDemo } from "./demo.js";
 import { registerEval } from "./eval.js";
 import { registerExport } from "./export.js";
@@ -20,6 +22,7 @@ const program = new Command()
   .name("deepen")
   .description("grow language models by depth up-scaling, then heal, tune, merge and evaluate them")
   .version(VERSION)
+  .option("--offline", "use only the local Hugging Face cache: never contact the Hub (sets HF_HUB_OFFLINE=1)")
   // Parse errors read like every other deepen error: one line, exit status 2 (bad usage).
   .configureOutput({
     outputError: (str, write) =>
@@ -36,6 +39,13 @@ const program = new Command()
     process.exit(ok ? 0 : 2);
   });
 
+// Before any command runs: --offline as the environment variable every Hub lookup reads, and
+// progress for models fetched on the way (a command opening ORG/NAME may download it), silent under --json.
+program.hook("preAction", (_program, action) => {
+  if (program.opts<{ offline?: boolean }>().offline) process.env.HF_HUB_OFFLINE = "1";
+  setDownloadReporter(downloadBar(!!action.opts<{ json?: boolean }>().json));
+});
+
 registerUpscale(program);
 registerInspect(program);
 registerInit(program);
@@ -50,5 +60,6 @@ registerLora(program);
 registerDemo(program);
 registerData(program);
 registerExport(program);
+registerDownload(program);
 
 await program.parseAsync(process.argv);

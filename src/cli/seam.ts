@@ -62,7 +62,10 @@ export function registerSeam(program: Command): void {
       .description(
         "measure the layer distance at every DUS seam (angular distance between layer boundaries, Block Influence) and recommend the cut for a depth",
       )
-      .argument("<model>", "model folder, models--ORG--NAME cache folder, or cached ORG/NAME"),
+      .argument(
+        "<model>",
+        "model folder, models--ORG--NAME cache folder, or Hub id ORG/NAME[@REV] (downloaded unless cached)",
+      ),
   )
     .option(
       "-o, --out <dir>",

@@ -40,7 +40,10 @@ export function registerUpscale(program: Command): void {
   const cmd = program
     .command("upscale")
     .description("grow a model: depth up-scaling (default), block expansion, or a passthrough recipe")
-    .argument("[model]", "base model folder, GGUF file, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .argument(
+      "[model]",
+      "base model folder, GGUF file, models--ORG--NAME cache folder, or Hub id ORG/NAME[@REV] (downloaded unless cached)",
+    )
     .option(
       "-o, --out <dir>",
       "output model folder, or .gguf file for a GGUF model (required unless --dry-run)",

@@ -9,7 +9,7 @@ import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { readJsonObject } from "../checkpoint/jsonFile.js";
 import { PREVIEW_CHARS, previewJson } from "../checkpoint/previewJson.js";
 import { CONFIG_FILE, MAX_CONFIG_BYTES } from "../checkpoint/modelFolder.js";
-import { resolveModelPath } from "../checkpoint/resolveModelPath.js";
+import { resolveModel } from "../checkpoint/resolveModel.js";
 import { CheckpointError, UsageError } from "../errors.js";
 import { ChatTemplate, findChatTemplate, CHAT_TEMPLATE_FILE, type ChatMessage } from "./chatTemplate.js";
 import { type BuiltinTemplate, builtinChatTemplate } from "./builtinTemplates.js";
@@ -138,7 +138,7 @@ function idList(file: string, config: Json | undefined, key: string): number[] {
 
 /** Reads tokenizer.json (required) and tokenizer_config.json, special_tokens_map.json,
  * generation_config.json, config.json and chat_template.jinja (each optional) from a model folder,
- * a `models--ORG--NAME` cache folder or an ORG/NAME id in the local Hugging Face cache. With
+ * a `models--ORG--NAME` cache folder or an ORG/NAME[@REV] Hub id (see resolveModel). With
  * `template`, chat is rendered with that built-in template instead of the model's own. Every id the
  * tokenizer can produce must be a row of the model's embedding (config.json's vocab_size), checked
  * here once rather than failing inside a forward pass; `embeddingRows: false` skips that for a
@@ -147,7 +147,7 @@ export async function loadTokenizer(
   input: string,
   opts: { template?: BuiltinTemplate; embeddingRows?: false } = {},
 ): Promise<Tokenizer> {
-  const { dir } = resolveModelPath(input);
+  const { dir } = await resolveModel(input);
   const tokenizerFile = join(dir, TOKENIZER_FILE);
   const configFile = join(dir, TOKENIZER_CONFIG_FILE);
   const tokenizerJson = await readJson(

@@ -75,31 +75,36 @@ test("a folder without safetensors weights", async () => {
 test("a Hugging Face cache folder opens the snapshot refs/main points at, also by ORG/NAME", async () => {
   const hub = join(root, "hub");
   const repo = join(hub, "models--acme--tiny");
-  const snap = join(repo, "snapshots", "abc123");
+  const snap = join(repo, "snapshots", "abc123".padEnd(40, "0"));
   mkdirSync(join(repo, "refs"), { recursive: true });
-  mkdirSync(join(repo, "snapshots", "old999"), { recursive: true });
+  mkdirSync(join(repo, "snapshots", "old999".padEnd(40, "0")), { recursive: true });
   // The cache keeps files as blobs and snapshot entries as symlinks to them.
   const blobs = await fixture(root, { family: "llama", layers: 1, layout: "single" });
   mkdirSync(snap, { recursive: true });
   for (const f of ["config.json", "model.safetensors"]) symlinkSync(join(blobs, f), join(snap, f));
-  writeFileSync(join(repo, "refs", "main"), "abc123\n");
+  writeFileSync(join(repo, "refs", "main"), `${"abc123".padEnd(40, "0")}\n`);
   const m = await openModelFolder(repo);
   assert.equal(m.dir, snap);
   assert.equal(m.name, "acme/tiny");
-  const prev = process.env.HF_HUB_CACHE;
+  const prev = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
   process.env.HF_HUB_CACHE = hub;
+  process.env.HF_HUB_OFFLINE = "1"; // a model missing from the cache would otherwise be downloaded
   try {
     assert.equal((await openModelFolder("acme/tiny")).dir, snap);
-    await rejects(
+    await assert.rejects(
       openModelFolder("acme/absent"),
-      /acme\/absent: no such folder, and not in the Hugging Face cache/,
+      /acme\/absent: not in the Hugging Face cache at .*, and HF_HUB_OFFLINE is set/,
     );
   } finally {
-    if (prev === undefined) delete process.env.HF_HUB_CACHE;
-    else process.env.HF_HUB_CACHE = prev;
+    for (const [k, v] of [
+      ["HF_HUB_CACHE", prev.cache],
+      ["HF_HUB_OFFLINE", prev.offline],
+    ] as const)
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
-  writeFileSync(join(repo, "refs", "main"), "fff000\n");
-  await rejects(openModelFolder(repo), /refs\/main: points at snapshot fff000/);
+  writeFileSync(join(repo, "refs", "main"), `${"f".repeat(40)}\n`);
+  await rejects(openModelFolder(repo), /refs\/main: points at snapshot f{40}/);
 });
 
 test("config.json and the index: nesting past the limit is refused while parsing; long values stay out of messages", async () => {

@@ -68,6 +68,7 @@ export function runCli(
           XDG_CACHE_HOME: join(cwd, "cache"),
           HF_HOME: join(cwd, "hf"),
           HF_HUB_CACHE: join(cwd, "hf", "hub"),
+          HF_HUB_OFFLINE: "1", // an argument shaped like ORG/NAME must not reach the network
         },
         stdio: ["ignore", "pipe", "pipe"],
       },
