@@ -7,6 +7,7 @@ import { type CachedSnapshot, findCachedSnapshot } from "./hub/cacheLookup.js";
 import { downloadModel } from "./hub/downloadModel.js";
 import type { ProgressListener } from "./hub/downloadProgress.js";
 import { isOffline } from "./hub/hubSettings.js";
+import { loraMergedFolder } from "./lora/loraCache.js";
 import { type ModelPath, parseModelRef } from "./modelRef.js";
 
 export interface ResolvedModel {
@@ -105,6 +106,16 @@ export async function resolveModel(input: string, opts: ResolveOptions = {}): Pr
   const whole = resolve(input);
   if (isDir(whole) && !basename(whole).startsWith(CACHE_PREFIX)) return { dir: whole, name: basename(whole) };
   const ref = parseModelRef(input);
-  if (ref.adapter) throw new CheckpointError(input, "LoRA adapters (MODEL+ADAPTER) are not supported here");
-  return resolvePath(input, ref, opts);
+  if (!ref.adapter) return resolvePath(input, ref, opts);
+  // mergekit's MODEL+ADAPTER: the adapter merged into the model once, into deepen's cache, and that
+  // folder read from then on by whatever command named it.
+  const base = await resolvePath(input, { path: ref.path, revision: ref.revision }, opts);
+  const adapter = await resolvePath(input, ref.adapter, opts);
+  const merged = await loraMergedFolder(base.dir, adapter.dir);
+  return {
+    dir: merged.dir,
+    name: `${base.name}+${adapter.name}`,
+    revision: base.revision,
+    commit: base.commit,
+  };
 }

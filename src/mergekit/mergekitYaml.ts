@@ -61,14 +61,24 @@ export async function readYamlMapping(
   return { text, doc };
 }
 
+/** A revision as YAML gives it: a string (an all-digit commit would have been read as a number). */
+function checkRevision(
+  v: unknown,
+  where: string,
+  fail: (d: string) => Error,
+): asserts v is string | undefined {
+  if (v === undefined || (typeof v === "string" && v !== "")) return;
+  if (typeof v === "number") throw fail(`${where} was read as a number: quote it`);
+  throw fail(`${where} must be a branch, tag or commit`);
+}
+
 /** A path and revision as mergekit's long form writes them: `{path, revision}`. */
 function modelPathOf(v: unknown, where: string, fail: (d: string) => Error): ModelPath {
   if (!isMapping(v) || typeof v.path !== "string" || v.path === "")
     throw fail(`${where} must be a mapping with path (and revision)`);
   for (const k of Object.keys(v))
     if (k !== "path" && k !== "revision") throw fail(`${where}: unknown key ${k}`);
-  if (v.revision !== undefined && (typeof v.revision !== "string" || v.revision === ""))
-    throw fail(`${where}.revision must be a branch, tag or commit`);
+  checkRevision(v.revision, `${where}.revision`, fail);
   return { path: v.path, revision: v.revision as string | undefined };
 }
 
@@ -110,8 +120,7 @@ export const SOURCE_KEYS: ReadonlySet<string> = new Set(["model", "layer_range",
 export function sourceModel(s: YamlMapping, where: string, fail: (d: string) => Error): string {
   const ref = modelRef(s.model, where, fail);
   if (s.revision === undefined) return ref;
-  if (typeof s.revision !== "string" || s.revision === "")
-    throw fail(`${where}.revision must be a branch, tag or commit`);
+  checkRevision(s.revision, `${where}.revision`, fail);
   const parsed = parseModelRef(ref);
   if (parsed.revision !== undefined && parsed.revision !== s.revision)
     throw fail(`${where}: revision ${s.revision} disagrees with the model's @${parsed.revision}`);

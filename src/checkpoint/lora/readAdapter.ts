@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CheckpointError } from "../../errors.js";
 import { CONVERTIBLE } from "../dtype.js";
-import { resolveModelPath } from "../resolveModelPath.js";
+import { resolveModel } from "../resolveModel.js";
 import { readSafetensorsHeader, type TensorEntry } from "../safetensorsHeader.js";
 import { type LoraConfig, MAX_LORA_RANK, readAdapterConfig } from "./adapterConfig.js";
 import { loraScale, moduleRankAlpha, moduleSelected } from "./moduleMatch.js";
@@ -47,7 +47,7 @@ const EMBEDDING = /^(.+)\.lora_embedding_(A|B)$/;
 
 /** Reads an adapter folder (a folder, a models--ORG--NAME cache folder or a cached ORG/NAME) and checks it on its own. */
 export async function readAdapter(input: string): Promise<Adapter> {
-  const { dir, name } = resolveModelPath(input);
+  const { dir, name } = await resolveModel(input);
   const config = await readAdapterConfig(dir);
   const file = join(dir, ADAPTER_WEIGHTS_FILE);
   if (!existsSync(file)) {
