@@ -87,10 +87,10 @@ function tokenizerModel(plan: MergePlan): number {
  * those of the model whose tokenizer the output carries (its ids are the output's), so that
  * config.json and the tokenizer files agree.
  */
-function vocabularyConfig(plan: MergePlan, config: ModelConfig): ModelConfig {
-  if (!plan.vocabulary) return config;
-  const from = plan.layouts[plan.vocabulary.tokenizerFrom]!.model.config;
-  const out: ModelConfig = { ...config, vocab_size: plan.vocabulary.rows };
+function vocabularyConfig(plan: MergePlan, config: ModelConfig, tokFrom: number): ModelConfig {
+  if (!plan.vocabulary && tokFrom === plan.reference) return config;
+  const from = plan.layouts[tokFrom]!.model.config;
+  const out: ModelConfig = plan.vocabulary ? { ...config, vocab_size: plan.vocabulary.rows } : { ...config };
   for (const key of ["bos_token_id", "eos_token_id", "pad_token_id"]) {
     if (from[key] === undefined) delete out[key];
     else out[key] = from[key];
@@ -175,7 +175,7 @@ export async function mergeModels(configFile: string, opts: MergeOptions = {}): 
   const tokFrom = tokenizerModel(plan);
   const chatTemplate = chatTemplateText(config.chatTemplate, configFile);
   const rewritten = rewriteConfig(layerMapOf(plan));
-  const outConfig = vocabularyConfig(plan, rewritten.config);
+  const outConfig = vocabularyConfig(plan, rewritten.config, tokFrom);
   const warnings = rewritten.warnings;
   const result: MergeResult = {
     method: method.name,

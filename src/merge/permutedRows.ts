@@ -1,8 +1,8 @@
 // One embedding-shaped tensor (embed_tokens or lm_head) of every merge input, rearranged into the
 // output vocabulary's order (vocabularyPlan.ts): each model's own rows where it has the token and
 // it is not forced, the default row elsewhere, then the padding rows. mergekit builds these whole in
-// memory, one per model; so does this (the rest of the merge streams as before: only these tensors
-// change shape).
+// memory, one per model; so does this, reading one source tensor at a time (the rest of the merge
+// streams as before: only these tensors change shape).
 import type { LayerLayout } from "../arch/layerLayout.js";
 import type { TensorEntry } from "../checkpoint/safetensorsHeader.js";
 import { readTensorCopy, type StreamContext } from "../checkpoint/tensorStream.js";
@@ -43,16 +43,20 @@ export async function permutedRows(
     }
     return t;
   };
-  // The tensors default rows come from, read first so that rows can be taken synchronously.
+  // The tensors default rows come from, read first; the default rows are copied out of them so that
+  // every source can be let go as soon as its aligned tensor is built (N outputs and one source
+  // tensor at a time, not 2N).
   for (const d of vocab.defaults.values()) {
     if (d.kind === "row") await tensorOf(d.from.model);
     if (d.kind === "mean") for (const r of d.from) await tensorOf(r.model);
   }
-  for (const m of models) await tensorOf(m);
   const rowOf = (r: ModelRow) => whole.get(r.model)!.subarray(r.row * width, (r.row + 1) * width);
-  const defaults = new Map([...vocab.defaults].map(([id, d]) => [id, defaultRow(d, width, rowOf)]));
-  return models.map((m) => {
-    const own = whole.get(m)!;
+  const defaults = new Map([...vocab.defaults].map(([id, d]) => [id, defaultRow(d, width, rowOf).slice()]));
+  whole.clear();
+  const aligned: Float32Array[] = [];
+  for (const m of models) {
+    const own = await tensorOf(m);
+    whole.delete(m);
     const p = vocab.perm[m]!;
     const out = new Float32Array(vocab.rows * width);
     for (let id = 0; id < vocab.tokens; id++) {
@@ -70,6 +74,7 @@ export async function permutedRows(
       const row = Float32Array.from(mean, (x) => x / vocab.tokens);
       for (let id = vocab.tokens; id < vocab.rows; id++) out.set(row, id * width);
     }
-    return out;
-  });
+    aligned.push(out);
+  }
+  return aligned;
 }

@@ -115,11 +115,19 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
     const first = inputs[0]!.entry;
     // Across vocabularies the embeddings and head differ in rows; they agree in width.
     const aligned = vocabulary && (outName === embed || outName === head);
-    const same = (s: number[]) => (aligned ? s.length === 2 && s[1] === first.shape[1] : true);
+    // A head is permuted by its model's embedding ids, so it must have the embedding's rows.
+    const same = (s: number[], model: number) =>
+      s.length === 2 && s[1] === first.shape[1] && s[0] === embedRows[model];
     for (const inp of inputs) {
       if (
-        aligned ? !same(inp.entry.shape) : JSON.stringify(inp.entry.shape) !== JSON.stringify(first.shape)
+        aligned
+          ? !same(inp.entry.shape, inp.model)
+          : JSON.stringify(inp.entry.shape) !== JSON.stringify(first.shape)
       ) {
+        if (aligned && inp.entry.shape[0] !== embedRows[inp.model] && inp.entry.shape[1] === first.shape[1])
+          throw fail(
+            `tensor ${outName} has ${inp.entry.shape[0]} rows in ${refs[inp.model]}, its ${embed} ${embedRows[inp.model]}: the vocabularies cannot be aligned`,
+          );
         throw fail(
           `tensor ${outName} is ${fmt(first.shape)} in ${refs[inputs[0]!.model]} but ${fmt(inp.entry.shape)} in ${refs[inp.model]}`,
         );
@@ -203,6 +211,21 @@ export async function planMerge(config: MergeConfig, method: MergeMethod): Promi
           sliceBase[si],
         );
     };
+    // mergekit takes a token's default row from the models of the tensor being aligned (and the
+    // base); deepen plans the defaults once over every model, so it needs the first slice (the
+    // embeddings) and the last (the head) to read every model of the config.
+    if (vocabulary) {
+      for (const si of [0, slices.length - 1]) {
+        const reads = new Set([
+          ...sliceModels[si]!.map((s) => s.model),
+          ...(sliceBase[si] === undefined ? [] : [sliceBase[si]!]),
+        ]);
+        if (reads.size !== refs.length)
+          throw fail(
+            `slices[${si}] does not read every model of the config: merging vocabularies across slices needs the first and last slices to (their embeddings and head take rows from every model)`,
+          );
+      }
+    }
     edge("head", 0, 0);
     slices.forEach((sl, si) => {
       const srcs = sliceModels[si]!;

@@ -82,15 +82,28 @@ export async function planVocabulary(
     from = modelIndex(spec.source.model, spec.section ? "tokenizer.source" : "tokenizer_source");
   }
   const vocabs: Vocabulary[] = [];
+  const past: string[][] = []; // per model, tokens at ids past its embedding's rows
   for (let m = 0; m < refs.length; m++) {
     try {
-      vocabs.push(withinRows(await readVocabulary(layouts[m]!.model.dir), embedRows[m]!));
+      const all = await readVocabulary(layouts[m]!.model.dir);
+      const kept = withinRows(all, embedRows[m]!);
+      vocabs.push(kept);
+      past.push([...all.ids.keys()].filter((t) => !kept.ids.has(t)));
     } catch (e) {
       throw fail(`model ${refs[m]}: ${(e as Error).message}`);
     }
   }
   const union = spec.source.kind === "union";
   const order = union ? [first, ...refs.keys()].filter((m, i, all) => all.indexOf(m) === i) : [from];
+  // The output carries this model's tokenizer files and extends them: a token it keeps past its rows
+  // would share an id with an appended token (or point past the merged embedding). mergekit rewrites
+  // the whole tokenizer without them; deepen carries files as they are, so it refuses instead.
+  const carriedPast = past[order[0]!]!;
+  if (carriedPast.length > 0)
+    throw fail(
+      `model ${refs[order[0]!]}: its tokenizer has ${carriedPast.length} token(s) at ids past its ${embedRows[order[0]!]} embedding rows ` +
+        `(${JSON.stringify(carriedPast[0])}, …); the merged vocabulary cannot be written on top of them: take the tokenizer from another model`,
+    );
   let out: OutputVocabulary;
   try {
     out = outputVocabulary(

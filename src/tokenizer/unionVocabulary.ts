@@ -12,7 +12,7 @@
 // first vocabulary to add a token decides them), then the `tokens:` entries of the config that are
 // in none (mergekit's add_tokens).
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readJsonObject } from "../checkpoint/jsonFile.js";
 import {
@@ -80,6 +80,15 @@ export function outputVocabulary(
   return { tokens, appended };
 }
 
+/** Files that describe a vocabulary beside tokenizer.json, dropped when tokens are appended to it. */
+export const SLOW_TOKENIZER_FILES = [
+  "tokenizer.model",
+  "vocab.json",
+  "merges.txt",
+  "vocab.txt",
+  "added_tokens.json",
+];
+
 /**
  * Appends `appended` to the tokenizer files in `dir` (carried there from the first vocabulary's
  * model): tokenizer.json's added_tokens, and tokenizer_config.json's added_tokens_decoder when it
@@ -87,6 +96,9 @@ export function outputVocabulary(
  */
 export async function appendAddedTokens(dir: string, appended: Json[]): Promise<void> {
   if (appended.length === 0) return;
+  // The slow tokenizer's files (and added_tokens.json) would still describe the vocabulary without
+  // the appended tokens; transformers and llama.cpp's converter read tokenizer.json without them.
+  for (const stale of SLOW_TOKENIZER_FILES) await rm(join(dir, stale), { force: true });
   const file = join(dir, TOKENIZER_FILE);
   const tok = await readJsonObject(file, MAX_TOKENIZER_BYTES);
   tok.added_tokens = [...(Array.isArray(tok.added_tokens) ? tok.added_tokens : []), ...appended];

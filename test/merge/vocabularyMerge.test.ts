@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { DTYPE_BYTES, decodeFloats } from "../../src/checkpoint/dtype.js";
@@ -345,5 +345,92 @@ test("bad vocabulary settings are refused with one line, before anything is writ
   await refused(
     "tokenizer_source: model:/elsewhere\n",
     /tokenizer_source \/elsewhere is not a model of this config/,
+  );
+});
+
+test("review mends: stale slow-tokenizer files dropped, config ids follow a model: tokenizer, slices and ids past rows refused", async () => {
+  // A slow tokenizer's files beside tokenizer.json would not know the appended tokens.
+  const slow = await model(5);
+  withVocabulary(
+    slow,
+    ["ab", "xy"],
+    [
+      ["a", "b"],
+      ["x", "y"],
+    ],
+    [],
+  );
+  writeFileSync(join(slow, "vocab.json"), "{}");
+  writeFileSync(join(slow, "added_tokens.json"), "{}");
+  const o = out();
+  await mergeModels(
+    config(
+      `models:\n  - model: ${slow}\n    parameters:\n      weight: 0.5\n  - model: ${b}\n    parameters:\n      weight: 0.5\nmerge_method: linear\ntokenizer_source: union\n`,
+    ),
+    { out: o },
+  );
+  for (const f of ["vocab.json", "added_tokens.json"]) assert.equal(existsSync(join(o, f)), false, f);
+  assert.ok(existsSync(join(o, "tokenizer.json")));
+
+  // Same vocabulary, tokenizer from the second model: config.json's special ids are that model's.
+  const twin = await model(6);
+  withVocabulary(
+    twin,
+    ["ab", "xy"],
+    [
+      ["a", "b"],
+      ["x", "y"],
+    ],
+    [],
+  );
+  writeFileSync(
+    join(twin, "config.json"),
+    JSON.stringify({ ...readJson(join(twin, "config.json")), eos_token_id: 7 }),
+  );
+  const same = out();
+  await mergeModels(
+    config(
+      `models:\n  - model: ${a}\n    parameters:\n      weight: 0.5\n  - model: ${twin}\n    parameters:\n      weight: 0.5\nmerge_method: linear\ntokenizer_source: model:${twin}\n`,
+    ),
+    { out: same },
+  );
+  assert.equal(readJson(join(same, "config.json")).eos_token_id, 7);
+
+  // Slices whose first slice does not read every model: the defaults would come from models the
+  // embeddings are not merged from.
+  const slicesCfg = config(
+    `slices:\n  - sources:\n      - model: ${a}\n        layer_range: [0, 1]\n        parameters:\n          weight: 1\n  - sources:\n      - model: ${a}\n        layer_range: [1, 2]\n        parameters:\n          weight: 0.5\n      - model: ${b}\n        layer_range: [1, 2]\n        parameters:\n          weight: 0.5\nmerge_method: linear\ntokenizer_source: union\n`,
+  );
+  await assert.rejects(
+    mergeModels(slicesCfg, { out: out() }),
+    /slices\[0\] does not read every model of the config/,
+  );
+
+  // A carried tokenizer with a token past its own embedding rows would collide with appended ids.
+  const short = await fixture(root, {
+    family: "llama",
+    layers: 2,
+    seed: 8,
+    dtype: "F32",
+    tied: false,
+    dims: { vocab: 260 },
+  });
+  withVocabulary(
+    short,
+    ["ab", "xy"],
+    [
+      ["a", "b"],
+      ["x", "y"],
+    ],
+    [],
+  );
+  await assert.rejects(
+    mergeModels(
+      config(
+        `models:\n  - model: ${short}\n    parameters:\n      weight: 0.5\n  - model: ${b}\n    parameters:\n      weight: 0.5\nmerge_method: linear\ntokenizer_source: union\n`,
+      ),
+      { out: out() },
+    ),
+    /its tokenizer has 1 token\(s\) at ids past its 260 embedding rows \("xy", …\)/,
   );
 });

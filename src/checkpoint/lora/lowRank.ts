@@ -46,7 +46,8 @@ export function lowRankUpdate(
 
 /**
  * Adds elements [start, start + w.length) of C·V (row-major) to `w` in place, each sum accumulated
- * in float64 from W's value and rounded once. `row` is scratch of at least `cols` float64s.
+ * in float64 from W's value and rounded once to float32 (the writer then rounds to W's dtype: for BF16
+ * and F16 a second rounding, which differs from a direct one only on a tie). `row` is scratch of at least `cols` float64s.
  */
 export function addLowRank(u: LowRank, start: number, w: Float32Array, row: Float64Array): void {
   const { cols, rank, c, v } = u;

@@ -20,6 +20,7 @@ import { downloadModel } from "../../../src/checkpoint/hub/downloadModel.js";
 import type { DownloadProgress } from "../../../src/checkpoint/hub/downloadProgress.js";
 import { resolveModel } from "../../../src/checkpoint/resolveModel.js";
 import { CheckpointError, HubError } from "../../../src/errors.js";
+import { adapterConfig, linearPair, writeAdapter } from "../../fixtures/loraAdapter.js";
 import { fixture, tempDir } from "../../helpers.js";
 import { commitOf, FakeHub, filesOf } from "./fakeHub.js";
 import { freshHubEnv } from "./hubEnv.js";
@@ -43,6 +44,13 @@ hub.add(
 );
 hub.add("org/tiny", V1, filesOf(other), ["v1"]);
 hub.add("org/gated", MAIN, filesOf(model), ["main"], "hf_secret");
+const adapter = await writeAdapter(
+  join(root, "adapter"),
+  adapterConfig({ target_modules: ["q_proj"] }),
+  [0, 1].flatMap((l) => linearPair(`model.layers.${l}.self_attn.q_proj`, 4, 64, 64, l + 1)),
+);
+writeFileSync(join(adapter, "README.md"), "# adapter card, not needed");
+hub.add("org/lora", MAIN, filesOf(adapter));
 
 before(() => hub.start());
 after(() => hub.stop());
@@ -330,14 +338,23 @@ test("@tag writes refs/tag; a commit revision writes no ref; both then resolve f
   assert.deepEqual(requestsSince(n), []);
 });
 
-test("MODEL+ADAPTER is refused in one place, before any lookup", async () => {
-  freshHubEnv(root, hub.url);
+test("MODEL+ADAPTER with both on the Hub downloads each (adapter files only) and reads the merged model", async () => {
+  const home = freshHubEnv(root, hub.url);
+  process.env.DEEPEN_CACHE = join(root, `deepen-cache-${Date.now()}`);
   const n = hub.requests.length;
-  await assert.rejects(
-    resolveModel("org/tiny+org/lora"),
-    (e: unknown) =>
-      e instanceof CheckpointError &&
-      /LoRA adapters \(MODEL\+ADAPTER\) are not supported here/.test(e.message),
-  );
-  assert.deepEqual(requestsSince(n), []);
+  const r = await resolveModel("org/tiny+org/lora");
+  assert.equal(r.name, "org/tiny+org/lora");
+  assert.ok(r.dir.startsWith(join(process.env.DEEPEN_CACHE, "lora")), r.dir);
+  assert.deepEqual(readdirSync(join(repoDir(home, "org/lora"), "snapshots", MAIN)).sort(), [
+    "adapter_config.json",
+    "adapter_model.safetensors",
+  ]);
+  const merged = await openModelFolder(r.dir);
+  assert.ok(merged.tensors.has("model.layers.0.self_attn.q_proj.weight"));
+  // A second resolution needs neither the Hub nor a new merge.
+  const m = hub.requests.length;
+  assert.ok(m > n);
+  assert.equal((await resolveModel("org/tiny+org/lora")).dir, r.dir);
+  assert.deepEqual(requestsSince(m), []);
+  delete process.env.DEEPEN_CACHE;
 });

@@ -165,7 +165,7 @@ test("embedding LoRA adds (B·A)ᵀ to the embeddings; a modules_to_save tensor 
   assert.deepEqual(floats(merged.get("lm_head.weight")!), head);
 });
 
-test("a BF16 model: the sum is rounded once to BF16 (and --dtype float32 keeps it unrounded)", async () => {
+test("a BF16 model: the float64 sum, rounded to float32 and then to BF16 (--dtype float32 stops at float32)", async () => {
   const m = layer(0, "self_attn.q_proj");
   const pair = linearPair(m, 4, 64, 64, 90);
   const ad = await adapter(adapterConfig(), pair);
@@ -175,7 +175,8 @@ test("a BF16 model: the sum is rounded once to BF16 (and --dtype float32 keeps i
   await mergeLora(bf16, ad, o);
   const got = (await modelTensors(o)).get(`${m}.weight`)!;
   assert.equal(got.entry.dtype, "BF16");
-  // The float32 sum, rounded to nearest even in BF16, as the reference rounds it.
+  // The float64 sum rounded to float32, then to nearest even in BF16, as the writer rounds it; the
+  // reference sums in another order, so a float32 value on a BF16 tie may round the other way.
   const want = new Uint8Array(ref.length * 2);
   encodeFloats("BF16", Float32Array.from(ref), want);
   let differ = 0;
