@@ -19,7 +19,7 @@ import { contentHash } from "../../../src/checkpoint/hub/contentHash.js";
 import { downloadModel } from "../../../src/checkpoint/hub/downloadModel.js";
 import type { DownloadProgress } from "../../../src/checkpoint/hub/downloadProgress.js";
 import { resolveModel } from "../../../src/checkpoint/resolveModel.js";
-import { CheckpointError, HubError } from "../../../src/errors.js";
+import { HubError } from "../../../src/errors.js";
 import { adapterConfig, linearPair, writeAdapter } from "../../fixtures/loraAdapter.js";
 import { fixture, tempDir } from "../../helpers.js";
 import { commitOf, FakeHub, filesOf } from "./fakeHub.js";
