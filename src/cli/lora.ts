@@ -23,10 +23,13 @@ export function registerLora(program: Command): void {
     .description(
       "merge a PEFT LoRA adapter into its base model's weights (W + s·B·A), writing a plain model folder",
     )
-    .argument("<model>", "base model folder, models--ORG--NAME cache folder, or cached ORG/NAME")
+    .argument(
+      "<model>",
+      "base model folder, models--ORG--NAME cache folder, or Hub id ORG/NAME[@REV] (downloaded unless cached)",
+    )
     .argument(
       "<adapter>",
-      "PEFT adapter folder (adapter_config.json, adapter_model.safetensors), or cached ORG/NAME",
+      "PEFT adapter folder (adapter_config.json, adapter_model.safetensors), or Hub id ORG/NAME[@REV]",
     )
     .requiredOption("-o, --out <dir>", "output model folder (required)")
     .option("--dtype <type>", "output dtype: auto (each tensor's own), float32, bfloat16 or float16", "auto")

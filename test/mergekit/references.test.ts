@@ -9,7 +9,7 @@ import { mergeModels } from "../../src/merge/mergeModels.js";
 import { upscale } from "../../src/surgery/upscale.js";
 import { freshHubEnv } from "../checkpoint/hub/hubEnv.js";
 import { adapterConfig, linearPair, writeAdapter } from "../fixtures/loraAdapter.js";
-import { fixture, modelTensors, tempDir } from "../helpers.js";
+import { fixture, modelTensors, runCli, tempDir } from "../helpers.js";
 
 const root = tempDir();
 const home = freshHubEnv(root, "http://127.0.0.1:9"); // a closed port: any request fails the test
@@ -104,6 +104,12 @@ test("MODEL+ADAPTER in a merge config and in a passthrough recipe reads the mode
   await upscale({ recipe: file(stack(`${a}+${adapter}`)), out: stackRef });
   await upscale({ recipe: file(stack(adapted)), out: stackFolder });
   await sameTensors(stackRef, stackFolder);
+
+  // On the command line too: upscale (DUS) of MODEL+ADAPTER reads the cached merge, with no new one.
+  const cli = runCli(["upscale", `${a}+${adapter}`, "-o", out(), "--layers", "4", "--json"]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.equal(cli.stderr, "");
+  assert.equal(JSON.parse(cli.stdout).layers, 4);
 
   // An adapter that does not fit the model is refused by name before anything is written.
   const wrong = await writeAdapter(join(root, "wrong"), adapterConfig({ target_modules: ["gate_x"] }), [
