@@ -7,6 +7,7 @@
 
 import { cpus } from "node:os";
 import { existsSync } from "node:fs";
+import { resolveModel } from "../checkpoint/resolveModel.js";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -215,7 +216,8 @@ function heldOutFor(healData: string, healEval: string | undefined): string {
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const started = Date.now();
-  const model = o.model ?? DEFAULT_MODEL;
+  // Any model reference (a Hub id is downloaded unless cached), read from the folder it resolves to.
+  const model = (await resolveModel(o.model ?? DEFAULT_MODEL)).dir;
   if (!existsSync(join(model, "config.json")))
     throw new UsageError(`${model}: no config.json (the demo's base model is missing)`);
   const steps = o.steps ?? DEFAULT_STEPS;
