@@ -4,8 +4,9 @@
 # safetensors package would: each file read whole into memory, every tensor a view of it.
 #   merge MODEL ADAPTER OUT THREADS: load every tensor, W = bf16(W + (alpha/r)·B@A) for each LoRA pair
 #     (the matmul and the sum in float32), write OUT with the model's shard layout; prints JSON.
-#   compare DIR_A DIR_B ADAPTER: the largest difference over the updated tensors, in absolute terms
-#     and in bf16 ulps of the values; whether every other tensor is byte-identical; prints JSON.
+#   compare DIR_A DIR_B MODEL ADAPTER: the largest difference over the updated tensors, in absolute
+#     terms and in bf16 ulps (each element's ulp taken at the largest of W and the two outputs there), the
+#     count of elements that differ, whether every other tensor is byte-identical; prints JSON.
 import json, os, re, shutil, sys, time
 
 t_start = time.perf_counter()
@@ -69,6 +70,33 @@ def model_shards(folder):
     return {"model.safetensors": None}, None
 
 
+class LazyModel:
+    """A model folder's tensors read one at a time (for compare, so three models need not fit in memory)."""
+
+    def __init__(self, folder):
+        shards, _ = model_shards(folder)
+        self.entries = {}
+        for shard in shards:
+            path = os.path.join(folder, shard)
+            with open(path, "rb") as f:
+                n = int.from_bytes(f.read(8), "little")
+                header = json.loads(f.read(n))
+            for name, e in header.items():
+                if name != "__metadata__":
+                    self.entries[name] = (path, 8 + n + e["data_offsets"][0], e)
+
+    def __getitem__(self, name):
+        path, at, e = self.entries[name]
+        a, b = e["data_offsets"]
+        buf = bytearray(b - a)
+        with open(path, "rb") as f:
+            f.seek(at)
+            f.readinto(buf)
+        if not buf:
+            return torch.empty(e["shape"], dtype=DTYPES[e["dtype"]])
+        return torch.frombuffer(buf, dtype=DTYPES[e["dtype"]]).view(e["shape"])
+
+
 def read_adapter(folder):
     with open(os.path.join(folder, "adapter_config.json")) as f:
         cfg = json.load(f)
@@ -123,22 +151,26 @@ def merge(model, adapter, out, threads):
     )
 
 
-def compare(dir_a, dir_b, adapter):
+def compare(dir_a, dir_b, model, adapter):
     _, pairs = read_adapter(adapter)
-    _, _, ta = load_model(dir_a)
-    _, _, tb = load_model(dir_b)
+    ta, tb, tw = LazyModel(dir_a), LazyModel(dir_b), LazyModel(model)
     max_abs = max_ulps = max_value = 0.0
+    differ = total = 0
     for name in pairs:
         a, b = ta[name].float(), tb[name].float()
         d = (a - b).abs()
-        big = torch.maximum(a.abs(), b.abs())
+        # The scale of an element: the largest of the base weight and both results, so that an
+        # output cancelled to near zero (W ≈ -s·B·A) is judged by its operands' ulp, not its own.
+        big = torch.maximum(torch.maximum(a.abs(), b.abs()), tw[name].float().abs())
         _, e = torch.frexp(big)
         ulp = torch.ldexp(torch.ones_like(big), e - 8)  # bf16: 8 significant bits, |x| in [2^(e-1), 2^e)
         max_abs = max(max_abs, d.max().item())
         max_ulps = max(max_ulps, (d / ulp).max().item())
-        max_value = max(max_value, big.max().item())
-    others = [n for n in ta if n not in pairs]
-    identical = set(ta) == set(tb) and all(
+        max_value = max(max_value, torch.maximum(a.abs(), b.abs()).max().item())
+        differ += int((d > 0).sum().item())
+        total += d.numel()
+    others = [n for n in ta.entries if n not in pairs]
+    identical = set(ta.entries) == set(tb.entries) and all(
         torch.equal(ta[n].view(-1).view(torch.uint8), tb[n].view(-1).view(torch.uint8)) for n in others
     )
     _, e = torch.frexp(torch.tensor(max_value))
@@ -146,6 +178,8 @@ def compare(dir_a, dir_b, adapter):
         json.dumps(
             {
                 "tensors": len(pairs),
+                "elements": total,
+                "elements_differing": differ,
                 "max_abs_diff": max_abs,
                 "max_diff_ulps": max_ulps,
                 "max_abs_value": max_value,
@@ -159,6 +193,6 @@ def compare(dir_a, dir_b, adapter):
 if sys.argv[1] == "merge":
     merge(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
 elif sys.argv[1] == "compare":
-    compare(sys.argv[2], sys.argv[3], sys.argv[4])
+    compare(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
 else:
     raise SystemExit(f"unknown mode {sys.argv[1]}")
