@@ -86,7 +86,9 @@ export type HubFailure =
   | "disk-full"
   | "offline"
   | "integrity"
-  | "protocol";
+  | "protocol"
+  /** The cache folder itself: unwritable, removed underneath, or locked by a stuck download. */
+  | "cache";
 
 /** A model could not be fetched from (or found without) the Hugging Face Hub; the message names the repo. */
 export class HubError extends DeepenError {

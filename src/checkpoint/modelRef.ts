@@ -18,12 +18,18 @@ export interface ModelRef extends ModelPath {
 /** A revision is a git ref name or commit: no spaces, no `..`, nothing a path could escape with. */
 const REVISION = /^[\w.\-/]+$/;
 
+/** A revision names refs/<revision> in the cache: no empty, `.` or `..` part (no leading, trailing or double `/`). */
+const validRevision = (revision: string): boolean =>
+  REVISION.test(revision) &&
+  !revision.includes("..") &&
+  revision.split("/").every((p) => p !== "" && p !== ".");
+
 function modelPath(text: string, whole: string): ModelPath {
   const at = text.lastIndexOf("@");
   if (at < 0) return { path: text };
   const path = text.slice(0, at);
   const revision = text.slice(at + 1);
-  if (path === "" || revision === "" || !REVISION.test(revision) || revision.includes(".."))
+  if (path === "" || !validRevision(revision))
     throw new CheckpointError(whole, "is not a model reference (PATH[@REVISION][+ADAPTER[@REVISION]])");
   return { path, revision };
 }

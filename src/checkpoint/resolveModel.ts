@@ -1,5 +1,5 @@
 // A model argument (folder, cache folder or Hub id, with a revision) to the folder that holds it.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { CheckpointError, HubError } from "../errors.js";
 import { CACHE_PREFIX, hubCacheDir, isRepoId, repoCacheDir, repoOfFolderName } from "./hub/cacheLayout.js";
@@ -9,6 +9,7 @@ import type { ProgressListener } from "./hub/downloadProgress.js";
 import { isOffline } from "./hub/hubSettings.js";
 import { loraMergedFolder } from "./lora/loraCache.js";
 import { type ModelPath, parseModelRef } from "./modelRef.js";
+import { INDEX_FILE, MAX_INDEX_BYTES } from "./modelFolder.js";
 
 export interface ResolvedModel {
   /** The folder holding config.json and the weights. */
@@ -33,10 +34,30 @@ function isDir(p: string): boolean {
   }
 }
 
-/** Whether a cached snapshot holds a model rather than the few files another tool fetched (transformers' AutoConfig takes config.json alone). */
+/** The shards a snapshot's index names; undefined when the index cannot be read as one (the download repairs it). */
+function indexedShards(indexFile: string): string[] | undefined {
+  try {
+    if (statSync(indexFile).size > MAX_INDEX_BYTES) return undefined;
+    const map = (JSON.parse(readFileSync(indexFile, "utf8")) as { weight_map?: unknown }).weight_map;
+    if (typeof map !== "object" || map === null) return undefined;
+    const shards = [...new Set(Object.values(map))];
+    return shards.every((s) => typeof s === "string") && shards.length > 0 ? (shards as string[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a cached snapshot holds a whole model rather than the part another tool fetched
+ * (transformers' AutoConfig takes config.json alone; an interrupted download leaves some shards).
+ * existsSync follows the links, so a link to a missing blob does not count.
+ */
 function holdsModel(dir: string): boolean {
-  if (!existsSync(join(dir, "config.json")) && !existsSync(join(dir, "adapter_config.json"))) return false;
-  return readdirSync(dir).some((f) => f.endsWith(".safetensors") || f === "adapter_config.json");
+  const has = (f: string) => existsSync(join(dir, f));
+  if (has("adapter_config.json")) return has("adapter_model.safetensors");
+  if (!has("config.json")) return false;
+  if (has(INDEX_FILE)) return indexedShards(join(dir, INDEX_FILE))?.every(has) ?? false;
+  return readdirSync(dir).some((f) => f.endsWith(".safetensors") && has(f));
 }
 
 const fromCache = (repo: string, snap: CachedSnapshot, revision: string | undefined): ResolvedModel => ({

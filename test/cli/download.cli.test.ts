@@ -2,10 +2,11 @@
 // process, so it is spawned without blocking the server in this one).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { CLI, type CliResult, fixture, tempDir } from "../helpers.js";
+import { contentHash } from "../../src/checkpoint/hub/contentHash.js";
 import { commitOf, FakeHub, filesOf } from "../checkpoint/hub/fakeHub.js";
 import { freshHubEnv } from "../checkpoint/hub/hubEnv.js";
 
@@ -96,11 +97,45 @@ test("download refreshes the ref from the Hub and skips blobs already complete",
 });
 
 test("upscale takes an uncached ORG/NAME@REV: downloaded on the way, progress silent under --json", async () => {
-  freshHubEnv(root, hub.url);
-  const r = await deepen(["upscale", "org/tiny@v1", "-o", join(root, "never"), "--dry-run", "--json"]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stderr, "");
-  assert.equal(JSON.parse(r.stdout).dry_run, true);
+  // Progress prints nothing for jobs under a second: the weights take two, so that it would.
+  hub.slow.set("model.safetensors", 2000);
+  try {
+    freshHubEnv(root, hub.url);
+    const shown = await deepen(["upscale", "org/tiny@v1", "-o", join(root, "never"), "--dry-run"]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stderr, /^downloading org\/tiny: \d+0% \(/m);
+    freshHubEnv(root, hub.url);
+    const r = await deepen(["upscale", "org/tiny@v1", "-o", join(root, "never"), "--dry-run", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal(JSON.parse(r.stdout).dry_run, true);
+  } finally {
+    hub.slow.delete("model.safetensors");
+  }
+});
+
+test("two deepen download processes at once both succeed, and the blob they share is the file", async () => {
+  const home = freshHubEnv(root, hub.url);
+  hub.slow.set("model.safetensors", 800);
+  let results: CliResult[];
+  try {
+    results = await Promise.all([deepen(["download", "org/tiny"]), deepen(["download", "org/tiny"])]);
+  } finally {
+    hub.slow.delete("model.safetensors");
+  }
+  for (const r of results) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${join(snapshots(home), MAIN)}\n`);
+  }
+  const weights = readFileSync(join(model, "model.safetensors"));
+  const blobs = join(home, "hub", "models--org--tiny", "blobs");
+  assert.deepEqual(readFileSync(join(blobs, contentHash(true, weights))), weights);
+  assert.deepEqual(readFileSync(join(snapshots(home), MAIN, "model.safetensors")), weights);
+  assert.deepEqual(
+    readdirSync(blobs).filter((f) => f.includes(".")),
+    [],
+    "no lock or partial file left",
+  );
 });
 
 test("a missing repo is one line naming it", async () => {
@@ -109,6 +144,6 @@ test("a missing repo is one line naming it", async () => {
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^deepen: org\/none: not found on http:\/\/127\.0\.0\.1:\d+ \(HTTP 404\): check the name\n$/,
+    /^deepen: org\/none: not found on http:\/\/127\.0\.0\.1:\d+ \(HTTP 401\): check the name \(or, if it is private, set HF_TOKEN\)\n$/,
   );
 });

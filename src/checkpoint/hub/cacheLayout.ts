@@ -3,16 +3,13 @@
 //   models--ORG--NAME/snapshots/<commit>/<path>        relative symlinks into ../../blobs
 //   models--ORG--NAME/refs/<branch or tag>             the commit it pointed at when last fetched
 import { join } from "node:path";
-import { hfHome } from "./hubSettings.js";
+import { hubCacheDir } from "./hubSettings.js";
+
+export { hubCacheDir };
 
 export const CACHE_PREFIX = "models--";
 /** A full git commit hash. */
 export const COMMIT = /^[0-9a-f]{40}$/;
-
-/** The hub cache folder: `$HF_HUB_CACHE`, else `$HF_HOME/hub` (see hfHome). */
-export function hubCacheDir(): string {
-  return process.env.HF_HUB_CACHE || join(hfHome(), "hub");
-}
 
 /** The Hub's repo names (what `models--ORG--NAME` can hold unambiguously): ORG/NAME of letters, digits, `-`, `_` and `.`, neither starting nor ending
  * with `-` or `.` (so `./x` and `../x` stay paths) and without `--` or `..`. */

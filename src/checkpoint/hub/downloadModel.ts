@@ -6,7 +6,7 @@ import { mkdir, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { HubError } from "../../errors.js";
 import { blobsDir, COMMIT, isRepoId, repoCacheDir } from "./cacheLayout.js";
-import { type BlobTarget, bytesPresent, downloadBlob } from "./downloadBlob.js";
+import { type BlobTarget, blobComplete, downloadBlob, partialBytes } from "./downloadBlob.js";
 import { downloadReporter, type ProgressListener } from "./downloadProgress.js";
 import { type HubClient, hubClient } from "./hubClient.js";
 import { hubFailure, megabytes } from "./hubErrors.js";
@@ -112,17 +112,19 @@ export async function downloadModel(repo: string, opts: DownloadOptions = {}): P
     await mkdir(blobs, { recursive: true });
 
     const unique = [...new Map(targets.map((t) => [t.etag, t])).values()];
-    const present = await Promise.all(unique.map((t) => bytesPresent(join(blobs, t.etag), t.size)));
-    const missing = unique.filter((t, i) => present[i]! < t.size);
+    const complete = await Promise.all(unique.map((t) => blobComplete(join(blobs, t.etag), t.size)));
+    const missing = unique.filter((_, i) => !complete[i]);
     total = missing.reduce((s, t) => s + t.size, 0);
-    done = missing.reduce((s, t) => s + present[unique.indexOf(t)]!, 0);
-    await checkSpace(repo, blobs, total - done);
+    const partial = await Promise.all(missing.map((t) => partialBytes(join(blobs, t.etag), t.size)));
+    await checkSpace(repo, blobs, total - partial.reduce((s, n) => s + n, 0));
 
     const start = Date.now();
-    const resumedFrom = done;
+    // Bytes counted in `done` that this run did not fetch (resumed partial files, blobs another
+    // process finished), so that done - present is what came over the network.
+    let present = 0;
     const report = (finished: boolean) => {
       const seconds = Math.max((Date.now() - start) / 1000, 1e-3);
-      const rate = (done - resumedFrom) / seconds;
+      const rate = (done - present) / seconds;
       const etaSeconds = rate > 0 ? (total - done) / rate : undefined;
       onProgress?.({
         repo,
@@ -139,12 +141,14 @@ export async function downloadModel(repo: string, opts: DownloadOptions = {}): P
       const source = {
         last: client.last,
         open: async () => {
-          const downloadInfo = await fileDownloadInfo({ repo, path: t.path, revision: commit, ...client });
+          // The library puts the path into the URL as it is given: `#`, `?` or `%` in a name must be escaped.
+          const path = t.path.split("/").map(encodeURIComponent).join("/");
+          const downloadInfo = await fileDownloadInfo({ repo, path, revision: commit, ...client });
           const blob =
             downloadInfo &&
             (await downloadFile({
               repo,
-              path: t.path,
+              path,
               revision: commit,
               xet: false,
               downloadInfo,
@@ -156,16 +160,23 @@ export async function downloadModel(repo: string, opts: DownloadOptions = {}): P
         },
       };
       report(false);
-      await downloadBlob(repo, t, join(blobs, t.etag), source, (n) => {
-        done += n;
-        report(false);
+      await downloadBlob(repo, t, join(blobs, t.etag), source, {
+        present: (n) => {
+          done += n;
+          present += n;
+          report(false);
+        },
+        fetched: (n) => {
+          done += n;
+          report(false);
+        },
       });
     }
     current = undefined;
     const dir = await writeSnapshot(repoDir, commit, targets);
     if (!namesCommit(revision, commit)) await writeRef(repoDir, revision, commit);
     report(true);
-    return { repo, revision, commit, dir, files: targets.map((t) => t.path), fetched: done - resumedFrom };
+    return { repo, revision, commit, dir, files: targets.map((t) => t.path), fetched: done - present };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOSPC")
       throw new HubError(
@@ -174,6 +185,11 @@ export async function downloadModel(repo: string, opts: DownloadOptions = {}): P
         `no space left in ${blobs}: ${megabytes(total - done)} more needed` +
           (current ? `; ${current.path}'s partial blob is kept and the next run resumes it` : ""),
       );
+    // The filesystem's own errors: a cache folder removed, unwritable or read-only, a failing disk.
+    // (fetch wraps the network's system errors in a TypeError, so they never reach here as these.)
+    const fsError = e as NodeJS.ErrnoException;
+    if (typeof fsError.syscall === "string" && typeof fsError.code === "string")
+      throw new HubError(repo, "cache", `cannot write the Hugging Face cache: ${fsError.message}`);
     throw hubFailure(repo, revision, client, e);
   }
 }

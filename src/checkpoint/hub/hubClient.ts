@@ -5,7 +5,7 @@ import { hubEndpoint, hubToken } from "./hubSettings.js";
 
 export interface LastResponse {
   status: number;
-  /** The Hub's X-Error-Code (RepositoryNotFound, RevisionNotFound, GatedRepo, ...), if any. */
+  /** The Hub's X-Error-Code (RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo; see huggingface_hub's hf_raise_for_status), if any. */
   errorCode: string | null;
 }
 

@@ -38,12 +38,19 @@ export function unreachable(repo: string, client: HubClient, why: string): HubEr
 export function hubFailure(repo: string, revision: string, client: HubClient, e: unknown): unknown {
   if (e instanceof HubError) return e;
   if (e instanceof HubApiError) {
+    // The Hub's X-Error-Code first, as huggingface_hub's hf_raise_for_status reads it: a missing repo
+    // is HTTP 401 RepoNotFound when no token is sent (it might be private), 404 otherwise.
+    const code = client.last.errorCode;
+    if (code === "RevisionNotFound")
+      return new HubError(repo, "revision-not-found", `revision ${revision} not found on ${client.hubUrl}`);
+    if (code === "RepoNotFound" || (e.statusCode === 404 && code !== "GatedRepo"))
+      return new HubError(
+        repo,
+        "not-found",
+        `not found on ${client.hubUrl} (HTTP ${e.statusCode}): check the name` +
+          (client.accessToken ? "" : " (or, if it is private, set HF_TOKEN)"),
+      );
     if (e.statusCode === 401 || e.statusCode === 403) return accessRefused(repo, client, e.statusCode);
-    if (e.statusCode === 404) {
-      if (client.last.errorCode === "RevisionNotFound")
-        return new HubError(repo, "revision-not-found", `revision ${revision} not found on ${client.hubUrl}`);
-      return new HubError(repo, "not-found", `not found on ${client.hubUrl} (HTTP 404): check the name`);
-    }
     return new HubError(
       repo,
       "protocol",

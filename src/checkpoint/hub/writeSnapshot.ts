@@ -1,7 +1,6 @@
 // A snapshot appears only once all its blobs are complete, and whole: its links are built in a
 // staging folder beside snapshots/ (at the same depth, so the relative targets stay right) and moved in.
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir, rename, rm, rmdir, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { blobsDir, refFile, snapshotDir } from "./cacheLayout.js";
@@ -22,11 +21,15 @@ export async function writeSnapshot(
       await symlink(relative(dirname(link), join(blobsDir(repoDir), t.etag)), link);
     }
     await mkdir(dirname(final), { recursive: true });
-    if (!existsSync(final)) {
+    try {
       await rename(staging, final);
       return final;
+    } catch (e) {
+      // The snapshot is there already: another tool began it (transformers fetches config.json
+      // alone), or another download moved its own in first. Complete it link by link.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e;
     }
-    // A snapshot another tool began (transformers fetches config.json alone): complete it link by link.
     for (const t of targets) {
       await mkdir(dirname(join(final, t.path)), { recursive: true });
       await rename(join(staging, t.path), join(final, t.path));

@@ -6,11 +6,14 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
+import { hostname } from "node:os";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -18,6 +21,7 @@ import { openModelFolder } from "../../../src/checkpoint/modelFolder.js";
 import { contentHash } from "../../../src/checkpoint/hub/contentHash.js";
 import { downloadModel } from "../../../src/checkpoint/hub/downloadModel.js";
 import type { DownloadProgress } from "../../../src/checkpoint/hub/downloadProgress.js";
+import { writeSnapshot } from "../../../src/checkpoint/hub/writeSnapshot.js";
 import { resolveModel } from "../../../src/checkpoint/resolveModel.js";
 import { HubError } from "../../../src/errors.js";
 import { adapterConfig, linearPair, writeAdapter } from "../../fixtures/loraAdapter.js";
@@ -51,6 +55,14 @@ const adapter = await writeAdapter(
 );
 writeFileSync(join(adapter, "README.md"), "# adapter card, not needed");
 hub.add("org/lora", MAIN, filesOf(adapter));
+const sharded = await fixture(root, { family: "llama", layers: 2, shardBytes: 20_000 });
+hub.add("org/sharded", MAIN, filesOf(sharded));
+const ODD_NAME = "odd #1?50%.gguf";
+hub.add(
+  "org/odd",
+  MAIN,
+  filesOf(model, { [ODD_NAME]: "GGUF under an awkward name", "sub dir/a#b.gguf": "deeper" }),
+);
 
 before(() => hub.start());
 after(() => hub.stop());
@@ -257,19 +269,26 @@ test(
   },
 );
 
-test("the token goes as Authorization: Bearer, from HF_TOKEN and from the token file", async () => {
+/** Every request to the Hub carries the token; none to the CDN (another origin, as the real one). */
+function assertTokenOnlyToHub(since: number): void {
+  const qs = requestsSince(since);
+  assert.ok(qs.some((q) => q.url.startsWith("/cdn/")) && qs.some((q) => q.url.includes("/resolve/")));
+  for (const q of qs)
+    assert.equal(q.authorization, q.url.startsWith("/cdn/") ? undefined : "Bearer hf_secret", q.url);
+}
+
+test("the token goes as Authorization: Bearer to the Hub (never to the CDN), from HF_TOKEN and from the token file", async () => {
   freshHubEnv(root, hub.url);
   process.env.HF_TOKEN = "hf_secret";
   let n = hub.requests.length;
   await downloadModel("org/gated");
-  assert.ok(requestsSince(n).length > 0);
-  for (const q of requestsSince(n)) assert.equal(q.authorization, "Bearer hf_secret", q.url);
+  assertTokenOnlyToHub(n);
 
   const home = freshHubEnv(root, hub.url);
   writeFileSync(join(home, "token"), "hf_secret\n");
   n = hub.requests.length;
   await downloadModel("org/gated");
-  for (const q of requestsSince(n)) assert.equal(q.authorization, "Bearer hf_secret", q.url);
+  assertTokenOnlyToHub(n);
 
   const tokenPath = join(root, "elsewhere-token");
   writeFileSync(tokenPath, "hf_secret");
@@ -297,12 +316,26 @@ test("a gated model without a token, or with a refused one, says to accept the l
 
 test("unknown repos, revisions and unreachable endpoints are one-line errors naming the repo", async () => {
   freshHubEnv(root, hub.url);
+  // As the real Hub: 401 RepoNotFound without a token (it may be private), 404 with one.
   await rejects(
     downloadModel("org/missing"),
     "not-found",
-    /^org\/missing: not found on http:\/\/127\.0\.0\.1:\d+ \(HTTP 404\)/,
+    /^org\/missing: not found on http:\/\/127\.0\.0\.1:\d+ \(HTTP 401\): check the name \(or, if it is private, set HF_TOKEN\)$/,
   );
-  await rejects(resolveModel("org/missing"), "not-found", /^org\/missing: no such folder, and not found on/);
+  await rejects(
+    resolveModel("org/missing"),
+    "not-found",
+    /^org\/missing: no such folder, and not found on .*\(HTTP 401\).*set HF_TOKEN\)$/,
+  );
+  process.env.HF_TOKEN = "hf_secret";
+  await rejects(
+    downloadModel("org/missing"),
+    "not-found",
+    /^org\/missing: not found on http:\/\/127\.0\.0\.1:\d+ \(HTTP 404\): check the name$/,
+  );
+  delete process.env.HF_TOKEN;
+  // A bare word is a folder name, never a Hub id (legacy ids without an org are not looked up).
+  await assert.rejects(resolveModel("missing"), /^CheckpointError: missing: no such folder$/);
   await rejects(
     resolveModel("org/tiny@nope"),
     "revision-not-found",
@@ -357,4 +390,182 @@ test("MODEL+ADAPTER with both on the Hub downloads each (adapter files only) and
   assert.equal((await resolveModel("org/tiny+org/lora")).dir, r.dir);
   assert.deepEqual(requestsSince(m), []);
   delete process.env.DEEPEN_CACHE;
+});
+
+const weightsBlob = (home: string) => join(repoDir(home), "blobs", contentHash(true, weights));
+/** Bytes of the files sorting after model.safetensors: fetched after it, so not reached by a run that failed on it. */
+const laterBytes = readdirSync(model)
+  .filter((f) => f > "model.safetensors")
+  .reduce((sum, f) => sum + statSync(join(model, f)).size, 0);
+
+test("a full-size .incomplete is hash-checked and renamed; an oversized one is fetched anew; a wrong one is deleted", async () => {
+  let home = freshHubEnv(root, hub.url);
+  mkdirSync(join(repoDir(home), "blobs"), { recursive: true });
+  writeFileSync(`${weightsBlob(home)}.incomplete`, weights);
+  let r = await downloadModel("org/tiny");
+  assert.deepEqual(readFileSync(join(r.dir, "model.safetensors")), weights);
+  assert.ok(!existsSync(`${weightsBlob(home)}.incomplete`));
+  assert.equal(
+    r.fetched,
+    readdirSync(model).reduce((sum, f) => sum + statSync(join(model, f)).size, 0) - weights.length,
+  );
+
+  home = freshHubEnv(root, hub.url);
+  mkdirSync(join(repoDir(home), "blobs"), { recursive: true });
+  writeFileSync(`${weightsBlob(home)}.incomplete`, Buffer.concat([weights, Buffer.from("trailing junk")]));
+  r = await downloadModel("org/tiny");
+  assert.deepEqual(readFileSync(join(r.dir, "model.safetensors")), weights);
+  assert.deepEqual(readFileSync(weightsBlob(home)), weights);
+
+  home = freshHubEnv(root, hub.url);
+  mkdirSync(join(repoDir(home), "blobs"), { recursive: true });
+  const wrong = Buffer.from(weights);
+  wrong[0]! ^= 1;
+  writeFileSync(`${weightsBlob(home)}.incomplete`, wrong);
+  await rejects(downloadModel("org/tiny"), "integrity", /model.safetensors arrived corrupt \(sha256/);
+  assert.ok(!existsSync(`${weightsBlob(home)}.incomplete`));
+  assert.ok(!existsSync(join(repoDir(home), "snapshots")) && !existsSync(join(repoDir(home), "refs")));
+});
+
+test("two downloads of the same model at once: one waits for the other's blob, which ends byte-identical", async () => {
+  const home = freshHubEnv(root, hub.url);
+  hub.slow.set("model.safetensors", 600);
+  try {
+    const [a, b] = await Promise.all([downloadModel("org/tiny"), downloadModel("org/tiny")]);
+    assert.equal(a.dir, b.dir);
+  } finally {
+    hub.slow.delete("model.safetensors");
+  }
+  assert.deepEqual(readFileSync(weightsBlob(home)), weights);
+  assert.deepEqual(
+    readdirSync(join(repoDir(home), "blobs")).filter((f) => !/^[0-9a-f]+$/.test(f)),
+    [],
+    "no lock or partial file left",
+  );
+});
+
+test("a blob lock left by a dead process is broken; a live one is waited for, and its finished blob used", async () => {
+  let home = freshHubEnv(root, hub.url);
+  mkdirSync(join(repoDir(home), "blobs"), { recursive: true });
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid;
+  writeFileSync(`${weightsBlob(home)}.lock`, `${dead} ${hostname()}\n`);
+  const r = await downloadModel("org/tiny");
+  assert.deepEqual(readFileSync(join(r.dir, "model.safetensors")), weights);
+  assert.ok(!existsSync(`${weightsBlob(home)}.lock`));
+
+  home = freshHubEnv(root, hub.url);
+  mkdirSync(join(repoDir(home), "blobs"), { recursive: true });
+  const lock = `${weightsBlob(home)}.lock`;
+  writeFileSync(lock, `${process.pid} ${hostname()}\n`);
+  // "Another process" finishes the blob and lets go of the lock a little later.
+  const other = new Promise<void>((ok) =>
+    setTimeout(() => {
+      writeFileSync(weightsBlob(home), weights);
+      rmSync(lock);
+      ok();
+    }, 400),
+  );
+  hub.bodyBytes.clear();
+  const waited = await downloadModel("org/tiny");
+  await other;
+  assert.equal(hub.bodyBytes.get("model.safetensors"), undefined, "the blob is not fetched again");
+  assert.equal(
+    waited.fetched,
+    readdirSync(model).reduce((sum, f) => sum + statSync(join(model, f)).size, 0) - weights.length,
+  );
+  assert.deepEqual(readFileSync(join(waited.dir, "model.safetensors")), weights);
+});
+
+test("snapshots written at once by several downloads all succeed and leave no staging folder", async () => {
+  const home = freshHubEnv(root, hub.url);
+  const r = await downloadModel("org/tiny");
+  rmSync(join(repoDir(home), "snapshots"), { recursive: true });
+  const listed = readdirSync(model).map((f) => {
+    const lfs = f.endsWith(".safetensors");
+    const content = readFileSync(join(model, f));
+    return { path: f, etag: contentHash(lfs, content), size: content.length, lfs };
+  });
+  const dirs = await Promise.all([1, 2, 3, 4].map(() => writeSnapshot(repoDir(home), MAIN, listed)));
+  for (const d of dirs) assert.equal(d, r.dir);
+  assert.deepEqual(readdirSync(r.dir).sort(), readdirSync(model).sort());
+  assert.deepEqual(readFileSync(join(r.dir, "model.safetensors")), weights);
+  assert.ok(!existsSync(join(repoDir(home), ".staging")));
+});
+
+test("a cached snapshot missing a shard, or with a dangling link, is completed rather than used", async () => {
+  const home = freshHubEnv(root, hub.url);
+  const r = await downloadModel("org/sharded");
+  const shards = readdirSync(sharded).filter((f) => /^model-.*\.safetensors$/.test(f));
+  assert.ok(shards.length > 1, shards.join());
+  rmSync(join(r.dir, shards[1]!));
+  let n = hub.requests.length;
+  assert.equal((await resolveModel("org/sharded")).dir, r.dir);
+  assert.ok(requestsSince(n).length > 0, "the half snapshot was not taken as the model");
+  assert.ok(existsSync(join(r.dir, shards[1]!)));
+
+  const tiny = await downloadModel("org/tiny");
+  rmSync(weightsBlob(home));
+  n = hub.requests.length;
+  assert.equal((await resolveModel("org/tiny")).dir, tiny.dir);
+  assert.ok(requestsSince(n).length > 0, "a dangling link is not a model");
+  assert.deepEqual(readFileSync(join(tiny.dir, "model.safetensors")), weights);
+
+  const lora = await downloadModel("org/lora");
+  rmSync(join(lora.dir, "adapter_model.safetensors"));
+  n = hub.requests.length;
+  await resolveModel("org/lora");
+  assert.ok(requestsSince(n).length > 0, "an adapter without its weights is not an adapter");
+});
+
+test("an HTTP error for the body itself (an expired CDN link) is named, not called a network failure", async () => {
+  freshHubEnv(root, hub.url);
+  hub.failBody.set("model.safetensors", 403);
+  await rejects(
+    downloadModel("org/tiny"),
+    "access",
+    /^org\/tiny: the download of model.safetensors was refused midway \(HTTP 403: an expired link/,
+  );
+  hub.failBody.set("model.safetensors", 404);
+  await rejects(
+    downloadModel("org/tiny"),
+    "not-found",
+    /model.safetensors is no longer on the Hub \(HTTP 404\)/,
+  );
+  hub.failBody.set("model.safetensors", 500);
+  await rejects(downloadModel("org/tiny"), "protocol", /HTTP 500 for model.safetensors's content/);
+  assert.equal(hub.failBody.size, 0);
+});
+
+test("files named with #, ? and % are fetched under their own names", async () => {
+  freshHubEnv(root, hub.url);
+  const r = await downloadModel("org/odd", { include: ["*.gguf"] });
+  assert.equal(readFileSync(join(r.dir, ODD_NAME), "utf8"), "GGUF under an awkward name");
+  assert.equal(readFileSync(join(r.dir, "sub dir", "a#b.gguf"), "utf8"), "deeper");
+});
+
+test("a 200 answer to a Range request restarts the blob from zero; fetched counts every byte received", async () => {
+  const home = freshHubEnv(root, hub.url);
+  hub.dropAfter.set("model.safetensors", Math.floor(weights.length / 2));
+  await rejects(downloadModel("org/tiny"), "network", /stopped after/);
+  assert.ok(statSync(`${weightsBlob(home)}.incomplete`).size > 0);
+  hub.ignoreRangeOnce.add("model.safetensors");
+  const n = hub.requests.length;
+  const seen: DownloadProgress[] = [];
+  const r = await downloadModel("org/tiny", { onProgress: (p) => seen.push(p) });
+  assert.ok(!hub.ignoreRangeOnce.has("model.safetensors"), "a Range was asked for and ignored");
+  assert.ok(requestsSince(n).some((q) => q.range?.startsWith("bytes=") && q.range !== "bytes=0-0"));
+  assert.deepEqual(readFileSync(join(r.dir, "model.safetensors")), weights);
+  assert.equal(r.fetched, weights.length + laterBytes);
+  assert.equal(seen.at(-1)!.done, seen.at(-1)!.total);
+});
+
+test("a cache folder that cannot be written is a one-line error naming the repo", async () => {
+  const home = freshHubEnv(root, hub.url);
+  mkdirSync(repoDir(home), { recursive: true });
+  writeFileSync(join(repoDir(home), "blobs"), "a file where the blobs folder goes");
+  await rejects(
+    downloadModel("org/tiny"),
+    "cache",
+    /^org\/tiny: cannot write the Hugging Face cache: E[A-Z]+: .*blobs/,
+  );
 });

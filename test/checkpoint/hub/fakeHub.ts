@@ -1,6 +1,7 @@
 // A Hugging Face Hub on 127.0.0.1 for tests: exactly the routes @huggingface/hub calls for a
-// download, with the headers the real Hub sends, Range support, request counting, and faults to
-// inject (a connection dropped mid-file, a corrupted body).
+// download, with the headers and X-Error-Codes the real Hub sends, LFS content on a CDN of another
+// origin (as the real one), Range support, request counting, and faults to inject (a connection
+// dropped mid-file, a corrupted body, a slow body, a Range ignored, an error status for the body).
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -79,8 +80,17 @@ export class FakeHub {
   readonly dropAfter = new Map<string, number>();
   /** Paths whose body is served with one byte flipped. */
   readonly corrupt = new Set<string>();
+  /** Paths whose body is sent in ten pieces spread over this many milliseconds. */
+  readonly slow = new Map<string, number>();
+  /** Next time this path's body is asked for with a Range, the whole file is sent (200). */
+  readonly ignoreRangeOnce = new Set<string>();
+  /** Next time this path's body (not the size probe) is asked for, answer this status instead. */
+  readonly failBody = new Map<string, number>();
   private server: Server | undefined;
+  private cdn: Server | undefined;
   url = "";
+  /** The CDN's origin: another port, so fetch drops Authorization on the redirect, as for the real one. */
+  cdnUrl = "";
 
   add(
     repo: string,
@@ -96,15 +106,22 @@ export class FakeHub {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((ok) => this.server!.listen(0, "127.0.0.1", ok));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const listen = async (s: Server) => {
+      await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
+      return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    };
+    this.server = createServer((req, res) => this.handle(req, res, this.url));
+    this.cdn = createServer((req, res) => this.handle(req, res, this.cdnUrl));
+    this.url = await listen(this.server);
+    this.cdnUrl = await listen(this.cdn);
     return this.url;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((ok) => this.server?.close(ok));
+    for (const s of [this.server, this.cdn]) {
+      s?.closeAllConnections();
+      await new Promise((ok) => s?.close(ok));
+    }
   }
 
   private fail(res: ServerResponse, status: number, code: string, message: string) {
@@ -120,7 +137,11 @@ export class FakeHub {
   /** The repo and commit a request names, or why not (the response already sent). */
   private locate(req: IncomingMessage, res: ServerResponse, repo: string, rev: string) {
     const r = this.repos.get(repo);
-    if (!r) return this.fail(res, 404, "RepositoryNotFound", "Repository not found");
+    // Without a token the Hub cannot say a repo is missing rather than private: 401 either way.
+    if (!r)
+      return req.headers.authorization === undefined
+        ? this.fail(res, 401, "RepoNotFound", "Invalid username or password.")
+        : this.fail(res, 404, "RepoNotFound", "Repository not found");
     if (r.token !== undefined) {
       const auth = req.headers.authorization;
       if (auth === undefined)
@@ -133,8 +154,8 @@ export class FakeHub {
     return { files: r.commits.get(commit)!, commit };
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url!, this.url);
+  private handle(req: IncomingMessage, res: ServerResponse, origin: string): void {
+    const url = new URL(req.url!, origin);
     this.requests.push({
       method: req.method!,
       url: req.url!,
@@ -142,7 +163,8 @@ export class FakeHub {
       authorization: req.headers.authorization,
     });
     const path = decodeURIComponent(url.pathname);
-    let m = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
+    const onCdn = origin === this.cdnUrl;
+    let m = onCdn ? null : /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
     if (m) {
       const at = this.locate(req, res, m[1]!, m[2]!);
       if (at)
@@ -158,7 +180,7 @@ export class FakeHub {
         });
       return;
     }
-    m = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(path);
+    m = onCdn ? null : /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(path);
     if (m) {
       const at = this.locate(req, res, m[1]!, m[2]!);
       if (at)
@@ -168,7 +190,7 @@ export class FakeHub {
         );
       return;
     }
-    m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    m = onCdn ? null : /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
     if (m) {
       const at = this.locate(req, res, m[1]!, m[2]!);
       if (!at) return;
@@ -179,7 +201,7 @@ export class FakeHub {
         // LFS content lives on the CDN: the Hub redirects there, saying what it will be.
         res.writeHead(302, {
           ...common,
-          Location: `/cdn/${contentHash(true, f.content)}?file=${encodeURIComponent(m[3]!)}`,
+          Location: `${this.cdnUrl}/cdn/${contentHash(true, f.content)}?file=${encodeURIComponent(m[3]!)}`,
           ETag: `"${contentHash(false, lfsPointer(f))}"`,
           "X-Linked-Etag": `"${contentHash(true, f.content)}"`,
           "X-Linked-Size": String(f.content.length),
@@ -189,7 +211,7 @@ export class FakeHub {
       }
       return this.serve(req, res, m[3]!, f, { ...common, ETag: `"${contentHash(false, f.content)}"` });
     }
-    m = /^\/cdn\/([0-9a-f]{64})$/.exec(path);
+    m = onCdn ? /^\/cdn\/([0-9a-f]{64})$/.exec(path) : null;
     if (m) {
       const file = url.searchParams.get("file") ?? "";
       for (const r of this.repos.values())
@@ -211,13 +233,22 @@ export class FakeHub {
     f: HubFile,
     headers: Record<string, string>,
   ) {
+    const probe = req.headers.range === "bytes=0-0";
+    const status0 = probe ? undefined : this.failBody.get(path);
+    if (status0 !== undefined) {
+      this.failBody.delete(path);
+      res.writeHead(status0, { "Content-Type": "application/xml" });
+      res.end("<Error><Code>AccessDenied</Code></Error>");
+      return;
+    }
     let body = f.content;
     if (this.corrupt.has(path)) {
       body = Buffer.from(body);
       body[body.length >> 1]! ^= 0xff;
     }
     const total = body.length;
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+    let range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+    if (range && !probe && this.ignoreRangeOnce.delete(path)) range = null;
     let status = 200;
     const h: Record<string, string> = {
       ...headers,
@@ -241,6 +272,19 @@ export class FakeHub {
     const drop = body.length > 1 ? this.dropAfter.get(path) : undefined;
     const sent = drop === undefined ? body : body.subarray(0, drop);
     this.bodyBytes.set(path, (this.bodyBytes.get(path) ?? 0) + sent.length);
+    const spread = probe ? undefined : this.slow.get(path);
+    if (drop === undefined && spread !== undefined) {
+      const piece = Math.ceil(body.length / 10);
+      let at = 0;
+      const next = () => {
+        res.write(body.subarray(at, at + piece));
+        at += piece;
+        if (at < body.length) setTimeout(next, spread / 10);
+        else res.end();
+      };
+      next();
+      return;
+    }
     if (drop === undefined) {
       res.end(body);
       return;

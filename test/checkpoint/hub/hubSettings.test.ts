@@ -55,3 +55,46 @@ test("the endpoint and offline switch", () => {
     assert.equal(isOffline(), false, v);
   }
 });
+
+test("legacy names as huggingface_hub reads them: HUGGINGFACE_HUB_CACHE, HUGGING_FACE_HUB_TOKEN, TRANSFORMERS_OFFLINE", () => {
+  const home = freshHubEnv(root);
+  process.env.HUGGINGFACE_HUB_CACHE = "/legacy/cache";
+  assert.equal(hubCacheDir(), "/legacy/cache");
+  process.env.HF_HUB_CACHE = "/new/cache";
+  assert.equal(hubCacheDir(), "/new/cache", "HF_HUB_CACHE first");
+
+  writeFileSync(join(home, "token"), "hf_fromfile");
+  process.env.HUGGING_FACE_HUB_TOKEN = "hf_legacy";
+  assert.equal(hubToken(), "hf_legacy");
+  process.env.HF_TOKEN = "hf_new";
+  assert.equal(hubToken(), "hf_new", "HF_TOKEN first");
+
+  process.env.TRANSFORMERS_OFFLINE = "1";
+  assert.equal(isOffline(), true);
+  process.env.HF_HUB_OFFLINE = "0";
+  assert.equal(isOffline(), false, "a set HF_HUB_OFFLINE decides, as in huggingface_hub's constants");
+  process.env.HF_HUB_OFFLINE = "";
+  assert.equal(isOffline(), true);
+});
+
+test("HF_HUB_DISABLE_IMPLICIT_TOKEN sends no token (deepen passes none explicitly); a leading ~ is the home folder", () => {
+  const home = freshHubEnv(root);
+  writeFileSync(join(home, "token"), "hf_fromfile");
+  process.env.HF_HUB_DISABLE_IMPLICIT_TOKEN = "1";
+  assert.equal(hubToken(), undefined);
+  process.env.HF_TOKEN = "hf_fromenv";
+  assert.equal(hubToken(), undefined, "HF_TOKEN is implicit too, as huggingface_hub reads it");
+  process.env.HF_HUB_DISABLE_IMPLICIT_TOKEN = "false";
+  delete process.env.HF_TOKEN;
+  assert.equal(hubToken(), "hf_fromfile");
+
+  process.env.HF_HOME = "~/hf";
+  assert.equal(hubCacheDir(), join(homedir(), "hf", "hub"));
+  assert.equal(tokenFile(), join(homedir(), "hf", "token"));
+  process.env.HF_HUB_CACHE = "~";
+  assert.equal(hubCacheDir(), homedir());
+  process.env.HF_TOKEN_PATH = "~/tok";
+  assert.equal(tokenFile(), join(homedir(), "tok"));
+  process.env.HF_TOKEN_PATH = "~other/tok";
+  assert.equal(tokenFile(), "~other/tok", "only the user's own home is expanded");
+});

@@ -91,3 +91,15 @@ test("a .gguf path stays a file path, never a Hub id", async () => {
     (e: unknown) => e instanceof CheckpointError && /org\/model.gguf: no such file$/.test(e.message),
   );
 });
+
+test("a revision that is `.`, `..`, or has an empty part is refused when parsed", async () => {
+  for (const rev of [".", "..", "/main", "main/", "a//b", "a/./b", "a/../b"])
+    await assert.rejects(
+      resolveModel(`org/two@${rev}`),
+      (e: unknown) =>
+        e instanceof CheckpointError &&
+        e.message === `org/two@${rev}: is not a model reference (PATH[@REVISION][+ADAPTER[@REVISION]])`,
+      rev,
+    );
+  assert.equal(await commitOf("org/two@v1"), C, "a plain tag still resolves");
+});
