@@ -17,6 +17,7 @@ export interface LowRank {
 /**
  * The update s·B·A from A [rank, n] and B [m, rank]: [m, n] as a linear layer holds it, or with
  * `transposed` its transpose [n, m], as a Conv1D layer (fan_in_fan_out) or an embedding holds it.
+ * With `shared`, C and V are in SharedArrayBuffers, for worker threads to read (lowRankPool.ts).
  */
 export function lowRankUpdate(
   a: Float32Array,
@@ -24,13 +25,16 @@ export function lowRankUpdate(
   rank: number,
   scale: number,
   transposed: boolean,
+  shared = false,
 ): LowRank {
   const n = a.length / rank;
   const m = b.length / rank;
   const rows = transposed ? n : m;
   const cols = transposed ? m : n;
-  const c = new Float64Array(rows * rank);
-  const v = new Float64Array(rank * cols);
+  const doubles = (k: number) =>
+    shared ? new Float64Array(new SharedArrayBuffer(k * 8)) : new Float64Array(k);
+  const c = doubles(rows * rank);
+  const v = doubles(rank * cols);
   if (!transposed) {
     for (let i = 0; i < c.length; i++) c[i] = scale * b[i]!;
     for (let i = 0; i < v.length; i++) v[i] = a[i]!;

@@ -2,17 +2,19 @@
 // one it replaces, with shapes and dtypes checked, so that a mismatch is refused before anything is
 // written. Then the output's tensors, in the model's order: updated, replaced, or copied as bytes.
 import { CheckpointError } from "../../errors.js";
-import { CONVERTIBLE, type DType } from "../dtype.js";
+import { CONVERTIBLE, type DType, decodeFloats } from "../dtype.js";
 import type { ModelFolder } from "../modelFolder.js";
 import type { TensorEntry } from "../safetensorsHeader.js";
 import {
   chunkedTensor,
   type OutputTensor,
+  readByteRange,
   readFloatRange,
   readTensorCopy,
   tensorFrom,
 } from "../tensorStream.js";
 import { addLowRank, type LowRank, lowRankUpdate } from "./lowRank.js";
+import { lowRankPool, POOL_MIN_WORK, sharedFloats } from "./lowRankPool.js";
 import type { Adapter, LoraPair } from "./readAdapter.js";
 
 export interface LoraUpdate {
@@ -80,21 +82,36 @@ export function planLora(model: ModelFolder, adapter: Adapter): LoraPlan {
   return { model, adapter, updates, replacements: adapter.replacements };
 }
 
-/** W + s·B·A, computed a chunk at a time as it is written; the factors are read once and released after the last chunk. */
+/**
+ * W + s·B·A, computed a chunk at a time as it is written; the factors are read once and released after
+ * the last chunk. A chunk with enough work is decoded into shared memory and split over the thread pool
+ * (the same result to the bit), and that buffer is handed to the writer as it is: no copy either way.
+ */
 function updatedTensor(u: LoraUpdate, dtype: DType): OutputTensor {
   const total = u.base.shape[0]! * u.base.shape[1]!;
   let factors: LowRank | undefined;
   let row: Float64Array | undefined;
+  let chunk: Float32Array | undefined;
   return chunkedTensor(u.target, dtype, u.base.shape, async (io, start, count) => {
+    const pool = count * u.pair.rank >= POOL_MIN_WORK ? lowRankPool() : undefined;
     if (!factors) {
       const a = await readTensorCopy(io, u.pair.a);
       const b = await readTensorCopy(io, u.pair.b);
-      factors = lowRankUpdate(a, b, u.pair.rank, u.pair.scale, u.transposed);
+      factors = lowRankUpdate(a, b, u.pair.rank, u.pair.scale, u.transposed, pool !== undefined);
       row = new Float64Array(factors.cols);
     }
-    const w = await readFloatRange(io, u.base, start, count, 0);
-    addLowRank(factors, start, w, row!);
-    if (start + count === total) factors = row = undefined;
+    const last = start + count === total;
+    let w: Float32Array;
+    if (pool && factors.c.buffer instanceof SharedArrayBuffer) {
+      if (!chunk || chunk.length < count) chunk = sharedFloats(count);
+      w = chunk.subarray(0, count);
+      decodeFloats(u.base.dtype, await readByteRange(io, u.base, start, count, 0), w);
+      await pool.addLowRank(factors, start, w);
+    } else {
+      w = await readFloatRange(io, u.base, start, count, 0);
+      addLowRank(factors, start, w, row!);
+    }
+    if (last) factors = row = chunk = undefined;
     return w;
   });
 }

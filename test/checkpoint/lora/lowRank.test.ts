@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { addLowRank, lowRankUpdate } from "../../../src/checkpoint/lora/lowRank.js";
+import { LowRankPool, POOL_MIN_WORK, sharedFloats } from "../../../src/checkpoint/lora/lowRankPool.js";
 import { randomValues } from "../../fixtures/loraAdapter.js";
 
 /** s·B·A (or its transpose) added to w, element by element, for comparison. */
@@ -37,3 +38,31 @@ for (const transposed of [false, true]) {
     }
   });
 }
+
+test("worker threads give the single-threaded result to the bit, chunks starting and ending mid-row", async () => {
+  const [m, n, r] = [300, 1001, 16]; // the middle chunk is past POOL_MIN_WORK: as large as the pool takes
+  const a = randomValues(r * n, 4);
+  const b = randomValues(m * r, 5);
+  const w = randomValues(m * n, 6, 2);
+  const single = lowRankUpdate(a, b, r, 2, false);
+  const want = w.slice();
+  addLowRank(single, 0, want, new Float64Array(n));
+  const u = lowRankUpdate(a, b, r, 2, false, true);
+  assert.ok(u.c.buffer instanceof SharedArrayBuffer && u.v.buffer instanceof SharedArrayBuffer);
+  const pool = new LowRankPool(3);
+  try {
+    const got = sharedFloats(w.length);
+    got.set(w);
+    const cuts = [0, 517, m * n - 333, m * n]; // mid-row starts and ends
+    assert.ok((cuts[2]! - cuts[1]!) * r >= POOL_MIN_WORK);
+    for (let i = 0; i + 1 < cuts.length; i++)
+      await pool.addLowRank(u, cuts[i]!, got.subarray(cuts[i]!, cuts[i + 1]!));
+    const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+    assert.deepEqual(bits(got), bits(want));
+    assert.notDeepEqual(bits(got), bits(w)); // the update was applied
+    await assert.rejects(pool.addLowRank(u, 0, w.subarray(0, 10)), /SharedArrayBuffer/);
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(pool.addLowRank(u, 0, sharedFloats(10)), /closed/);
+});
