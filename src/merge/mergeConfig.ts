@@ -4,7 +4,7 @@
 import { type DType, parseDType } from "../checkpoint/dtype.js";
 import { RecipeError } from "../errors.js";
 import { isMapping, modelRef, readYamlMapping, SOURCE_KEYS, sourceModel } from "../mergekit/mergekitYaml.js";
-import { unknownTopKey } from "../mergekit/unknownTopKey.js";
+import { TOP_KEYS, unknownTopKey } from "../mergekit/unknownTopKey.js";
 import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
 import { parseTokenizerSection, parseTokenizerSource, type TokenizerSpec } from "./tokenizerConfig.js";
 
@@ -43,20 +43,6 @@ export interface MergeConfig {
   text: string;
   raw: Record<string, unknown>;
 }
-
-const TOP_KEYS = new Set([
-  "merge_method",
-  "models",
-  "slices",
-  "base_model",
-  "parameters",
-  "dtype",
-  "out_dtype",
-  "tokenizer_source",
-  "tokenizer",
-  "chat_template",
-  "name",
-]);
 
 const isObj = isMapping;
 

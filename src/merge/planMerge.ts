@@ -399,6 +399,17 @@ export function mergeTensors(plan: MergePlan, seed: number, opts: StreamOptions 
       random: seekableMulberry32(tensorSeed),
     });
     if (method.check) named(() => method.check!(chunkedInput()));
+    const mergeWhole = (tensors: Float32Array[]) =>
+      named(() =>
+        method.merge({
+          tensors,
+          baseIndex: pt.baseIndex,
+          modelParams,
+          params,
+          shape: pt.shape,
+          random: mulberry32(tensorSeed),
+        }),
+      );
     if (pt.aligned) {
       // Rows in the output vocabulary's order, built whole; the method merges them as any tensor.
       return computedTensor(pt.name, pt.dtype, pt.shape, async (io) => {
@@ -410,16 +421,7 @@ export function mergeTensors(plan: MergePlan, seed: number, opts: StreamOptions 
           pt.aligned!.tiedTo,
           pt.inputs.map((i) => i.model),
         );
-        return named(() =>
-          method.merge({
-            tensors: inputs,
-            baseIndex: pt.baseIndex,
-            modelParams,
-            params,
-            shape: pt.shape,
-            random: mulberry32(tensorSeed),
-          }),
-        );
+        return mergeWhole(inputs);
       });
     }
     if (method.chunked) {
@@ -443,16 +445,7 @@ export function mergeTensors(plan: MergePlan, seed: number, opts: StreamOptions 
     return computedTensor(pt.name, pt.dtype, pt.shape, async (io) => {
       const inputs: Float32Array[] = [];
       for (const [slot, inp] of pt.inputs.entries()) inputs.push(await readTensorFloats(io, inp.entry, slot));
-      return named(() =>
-        method.merge({
-          tensors: inputs,
-          baseIndex: pt.baseIndex,
-          modelParams,
-          params,
-          shape: pt.shape,
-          random: mulberry32(tensorSeed),
-        }),
-      );
+      return mergeWhole(inputs);
     });
   });
 }

@@ -8,7 +8,11 @@ const REFUSED: Record<string, string> = {
     "modules (per-module merges of multimodal models) is not supported: deepen merges decoder-only language models; merge the language model with models or slices",
 };
 
-const KNOWN = [
+/**
+ * The top-level keys deepen reads in merge configs and recipes: mergekit's (a layer stack accepts
+ * those it does not use, so shared configs run unchanged), and `name` (mergekit-multi's document name).
+ */
+export const TOP_KEYS: ReadonlySet<string> = new Set([
   "merge_method",
   "models",
   "slices",
@@ -19,10 +23,11 @@ const KNOWN = [
   "tokenizer_source",
   "tokenizer",
   "chat_template",
-];
+  "name",
+]);
 
 export function unknownTopKey(key: string): string {
   if (Object.hasOwn(REFUSED, key)) return REFUSED[key]!;
-  const guess = didYouMean(key, KNOWN);
+  const guess = didYouMean(key, [...TOP_KEYS]);
   return `unknown key ${key}` + (guess ? ` (did you mean ${guess}?)` : "");
 }

@@ -12,25 +12,11 @@ import {
   sourceModel,
   type YamlFile,
 } from "../mergekit/mergekitYaml.js";
-import { unknownTopKey } from "../mergekit/unknownTopKey.js";
+import { TOP_KEYS, unknownTopKey } from "../mergekit/unknownTopKey.js";
 import { type ParameterSetting, parseParameterSetting } from "../mergekit/scaleRules.js";
 import { type ParameterUse, unusedParameterWarnings } from "../mergekit/unusedParameters.js";
 import type { LayerPlan, LayerSource, StackLayout } from "./layerPlan.js";
 
-// mergekit's top-level keys. Those a layer stack does not use are accepted, so shared configs run unchanged.
-const TOP_KEYS = new Set([
-  "slices",
-  "models",
-  "merge_method",
-  "dtype",
-  "out_dtype",
-  "base_model",
-  "tokenizer_source",
-  "tokenizer",
-  "parameters",
-  "name",
-  "chat_template",
-]);
 const PASSTHROUGH_PARAMETERS = ["scale"];
 
 const isObj = isMapping;
