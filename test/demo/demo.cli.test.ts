@@ -147,7 +147,7 @@ test("demo: bad input is a one-line error and leaves an existing report untouche
       /--heal-data .*nothing\.txt: name its held-out text with --heal-eval/,
       2,
     ],
-    [["demo", "--model", join(root, "nothing"), "--out", join(root, "x")], /no config\.json/, 2],
+    [["demo", "--model", join(root, "nothing"), "--out", join(root, "x")], /nothing: no such folder/, 1],
     [
       ["demo", "--model", six, "--out", join(root, "x")],
       /6 layers; the demo's recipe \(m = n\/4\) needs a multiple of 4/,
