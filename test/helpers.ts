@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -33,6 +34,13 @@ export async function modelTensors(dir: string): Promise<Map<string, { entry: Te
   const out = new Map<string, { entry: TensorEntry; bytes: Buffer }>();
   for (const [name, entry] of m.tensors) out.set(name, { entry, bytes: await tensorBytes(entry) });
   return out;
+}
+
+/** Asserts two model folders hold the same tensors, in the same order, byte for byte. */
+export async function expectSameTensors(a: string, b: string): Promise<void> {
+  const [ta, tb] = [await modelTensors(a), await modelTensors(b)];
+  assert.deepEqual([...ta.keys()], [...tb.keys()]);
+  for (const [name, t] of ta) assert.ok(tb.get(name)!.bytes.equals(t.bytes), name);
 }
 
 export function readJson(file: string): Record<string, unknown> {

@@ -2,11 +2,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { CheckpointError, HubError } from "../errors.js";
-import { CACHE_PREFIX, hubCacheDir, isRepoId, repoCacheDir, repoOfFolderName } from "./hub/cacheLayout.js";
+import { CACHE_PREFIX, isRepoId, repoCacheDir, repoOfFolderName } from "./hub/cacheLayout.js";
 import { type CachedSnapshot, findCachedSnapshot } from "./hub/cacheLookup.js";
 import { downloadModel } from "./hub/downloadModel.js";
 import type { ProgressListener } from "./hub/downloadProgress.js";
-import { isOffline } from "./hub/hubSettings.js";
+import { hubCacheDir, isOffline } from "./hub/hubSettings.js";
 import { loraMergedFolder } from "./lora/loraCache.js";
 import { type ModelPath, parseModelRef } from "./modelRef.js";
 import { INDEX_FILE, MAX_INDEX_BYTES } from "./modelFolder.js";

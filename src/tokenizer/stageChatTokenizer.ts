@@ -13,6 +13,7 @@ import { CONFIG_FILE, MAX_CONFIG_BYTES } from "../checkpoint/modelFolder.js";
 import { UsageError } from "../errors.js";
 import type { BuiltinTemplate } from "./builtinTemplates.js";
 import { CHAT_TEMPLATE_FILE } from "./chatTemplate.js";
+import { addedToken } from "./writeTokenizerFiles.js";
 import {
   GENERATION_CONFIG_FILE,
   loadTokenizer,
@@ -139,21 +140,13 @@ export async function stageChatTokenizer(
 async function addSpecialTokens(dir: string, config: Json, added: { token: string; id: number }[]) {
   const file = join(dir, TOKENIZER_FILE);
   const tok = await readJsonObject(file, MAX_TOKENIZER_BYTES);
-  const entry = (token: string) => ({
-    content: token,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   tok.added_tokens = [
     ...((tok.added_tokens as unknown[] | undefined) ?? []),
-    ...added.map((a) => ({ id: a.id, ...entry(a.token) })),
+    ...added.map((a) => addedToken(a.token, a.id)),
   ];
   await write(file, tok);
   const decoder = (config.added_tokens_decoder ?? {}) as Json;
-  for (const a of added) decoder[String(a.id)] = entry(a.token);
+  for (const a of added) decoder[String(a.id)] = addedToken(a.token);
   config.added_tokens_decoder = decoder;
   const extra = (config.additional_special_tokens as string[] | undefined) ?? [];
   config.additional_special_tokens = [

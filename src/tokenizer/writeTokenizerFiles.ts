@@ -24,7 +24,8 @@ export interface TokenizerFilesOptions {
   maxLength?: number;
 }
 
-const addedToken = (content: string, id?: number) => ({
+/** An added special token entry as tokenizer.json and tokenizer_config.json record it. */
+export const addedToken = (content: string, id?: number) => ({
   ...(id !== undefined && { id }),
   content,
   single_word: false,

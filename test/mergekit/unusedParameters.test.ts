@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { didYouMean, editDistance } from "../../src/mergekit/didYouMean.js";
 import { mergeModels } from "../../src/merge/mergeModels.js";
 import { upscale } from "../../src/surgery/upscale.js";
-import { fixture, modelTensors, runCli, tempDir } from "../helpers.js";
+import { expectSameTensors, fixture, runCli, tempDir } from "../helpers.js";
 
 const root = tempDir();
 const a = await fixture(root, { family: "llama", layers: 3, seed: 1 });
@@ -18,12 +18,6 @@ const config = (yaml: string) => {
   return p;
 };
 const out = () => join(root, `out-${n++}`);
-
-async function sameTensors(x: string, y: string) {
-  const [tx, ty] = [await modelTensors(x), await modelTensors(y)];
-  assert.deepEqual([...tx.keys()].sort(), [...ty.keys()].sort());
-  for (const [name, { bytes }] of tx) assert.ok(Buffer.compare(bytes, ty.get(name)!.bytes) === 0, name);
-}
 
 test("edit distance counts a swap of neighbours as one edit; did-you-mean only for near misses", () => {
   assert.equal(editDistance("wieght", "weight"), 1);
@@ -47,7 +41,7 @@ test("model_stock with weights and linear with density run as if the parameters 
   const [o1, o2] = [out(), out()];
   await mergeModels(withWeights, { out: o1, onWarning: (w) => warnings.push(w) });
   await mergeModels(plain, { out: o2, onWarning: (w) => warnings.push(`unexpected: ${w}`) });
-  await sameTensors(o1, o2);
+  await expectSameTensors(o1, o2);
   assert.deepEqual(warnings, [
     `${withWeights}: parameter weight is not used by merge_method model_stock (it takes filter_wise); ignored, as mergekit ignores it [models[0].parameters, models[1].parameters]`,
   ]);
@@ -62,7 +56,7 @@ test("model_stock with weights and linear with density run as if the parameters 
   const seen: string[] = [];
   await mergeModels(dense, { out: o3, onWarning: (w) => seen.push(w) });
   await mergeModels(light, { out: o4 });
-  await sameTensors(o3, o4);
+  await expectSameTensors(o3, o4);
   assert.equal(seen.length, 1);
   assert.match(
     seen[0]!,
@@ -93,7 +87,7 @@ test("passthrough recipes ignore parameters other than scale, with a warning, an
   const [o1, o2] = [out(), out()];
   await upscale({ recipe: noisy, out: o1, onWarning: (w) => warnings.push(w) });
   await upscale({ recipe: quiet, out: o2, onWarning: (w) => warnings.push(`unexpected: ${w}`) });
-  await sameTensors(o1, o2);
+  await expectSameTensors(o1, o2);
   assert.deepEqual(warnings, [
     `${noisy}: parameter weight is not used by merge_method passthrough (it takes scale); ignored, as mergekit ignores it [slices[0].sources[0].parameters]`,
     `${noisy}: parameter scael is not used by merge_method passthrough (it takes scale); ignored, as mergekit ignores it [slices[0].sources[0].parameters]; did you mean scale?`,

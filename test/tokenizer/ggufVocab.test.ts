@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { addedToken } from "../../src/tokenizer/writeTokenizerFiles.js";
 import { metaString } from "../../src/checkpoint/gguf/ggufMetadata.js";
 import { readGguf } from "../../src/checkpoint/gguf/readGguf.js";
 import { exportGguf } from "../../src/surgery/exportGguf.js";
@@ -38,20 +39,11 @@ function spmTokenizer(): { tokenizer: unknown; size: number } {
       left += c;
     }
   }
-  const special = (content: string, id: number) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   const tokenizer = {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: [special("<unk>", 0), special("<s>", 1), special("</s>", 2)],
+    added_tokens: [addedToken("<unk>", 0), addedToken("<s>", 1), addedToken("</s>", 2)],
     normalizer: {
       type: "Sequence",
       normalizers: [
@@ -157,20 +149,11 @@ function unigramTokenizer(): unknown {
     add(w.slice(0, 2), -4 - (i % 3));
     add("▁" + w.slice(0, 3), -5);
   });
-  const special = (content: string, id: number) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   return {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: [special("<unk>", 0), special("<s>", 1), special("</s>", 2)],
+    added_tokens: [addedToken("<unk>", 0), addedToken("<s>", 1), addedToken("</s>", 2)],
     normalizer: null,
     pre_tokenizer: { type: "Metaspace", replacement: "▁", prepend_scheme: "always", split: true },
     post_processor: {

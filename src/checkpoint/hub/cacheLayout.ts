@@ -5,8 +5,6 @@
 import { join } from "node:path";
 import { hubCacheDir } from "./hubSettings.js";
 
-export { hubCacheDir };
-
 export const CACHE_PREFIX = "models--";
 /** A full git commit hash. */
 export const COMMIT = /^[0-9a-f]{40}$/;

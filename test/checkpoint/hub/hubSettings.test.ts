@@ -3,8 +3,13 @@ import { writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { hubCacheDir } from "../../../src/checkpoint/hub/cacheLayout.js";
-import { hubEndpoint, hubToken, isOffline, tokenFile } from "../../../src/checkpoint/hub/hubSettings.js";
+import {
+  hubCacheDir,
+  hubEndpoint,
+  hubToken,
+  isOffline,
+  tokenFile,
+} from "../../../src/checkpoint/hub/hubSettings.js";
 import { tempDir } from "../../helpers.js";
 import { freshHubEnv } from "./hubEnv.js";
 

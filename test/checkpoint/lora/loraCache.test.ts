@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { LORA_CACHE_SUBDIR, loraMergedFolder } from "../../../src/checkpoint/lora/loraCache.js";
 import { mergeLora } from "../../../src/checkpoint/lora/mergeLora.js";
 import { adapterConfig, linearPair, writeAdapter } from "../../fixtures/loraAdapter.js";
-import { fixture, modelTensors, tempDir } from "../../helpers.js";
+import { expectSameTensors, fixture, tempDir } from "../../helpers.js";
 
 const root = tempDir();
 const model = await fixture(root, { family: "mistral", layers: 2, dtype: "BF16" });
@@ -14,13 +14,6 @@ const adapter = await writeAdapter(
   adapterConfig(),
   linearPair("model.layers.1.self_attn.v_proj", 4, 32, 64, 1),
 );
-
-async function sameTensors(a: string, b: string) {
-  const ta = await modelTensors(a);
-  const tb = await modelTensors(b);
-  assert.deepEqual([...ta.keys()], [...tb.keys()]);
-  for (const [name, t] of ta) assert.ok(tb.get(name)!.bytes.equals(t.bytes), name);
-}
 
 test("built once under lora/<key> of the cache root, then reused as it is", async () => {
   const cacheDir = join(root, "cache-a");
@@ -33,7 +26,7 @@ test("built once under lora/<key> of the cache root, then reused as it is", asyn
   assert.equal(statSync(join(again.dir, "model.safetensors.index.json")).mtimeMs, mtime);
   const direct = join(root, "direct");
   await mergeLora(model, adapter, direct);
-  await sameTensors(first.dir, direct);
+  await expectSameTensors(first.dir, direct);
   // Another dtype is another entry.
   const f32 = await loraMergedFolder(model, adapter, { cacheDir, quiet: true, dtype: "F32" });
   assert.equal(f32.built, true);
@@ -66,5 +59,8 @@ test("concurrent builders: one entry is kept, both get it, nothing else is left 
   assert.equal(new Set(results.map((r) => r.dir)).size, 1);
   assert.equal(results.filter((r) => r.built).length, 1);
   assert.deepEqual(readdirSync(join(cacheDir, LORA_CACHE_SUBDIR)), [results[0]!.key]);
-  await sameTensors(results[0]!.dir, (await loraMergedFolder(model, adapter, { cacheDir, quiet: true })).dir);
+  await expectSameTensors(
+    results[0]!.dir,
+    (await loraMergedFolder(model, adapter, { cacheDir, quiet: true })).dir,
+  );
 });
