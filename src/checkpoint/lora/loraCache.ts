@@ -11,6 +11,7 @@ import { CheckpointError, OutputError } from "../../errors.js";
 import { defaultCacheDir } from "../cacheDir.js";
 import type { DType } from "../dtype.js";
 import { CONFIG_FILE, INDEX_FILE, openModelFolder } from "../modelFolder.js";
+import { resolveModel } from "../resolveModel.js";
 import { writeLoraMerge } from "./mergeLora.js";
 import { planLora } from "./planLora.js";
 import { readAdapter } from "./readAdapter.js";
@@ -95,11 +96,13 @@ export async function loraMergedFolder(
   adapterDir: string,
   opts: LoraCacheOptions = {},
 ): Promise<LoraCacheEntry> {
-  const model = await openModelFolder(modelDir);
-  const adapter = await readAdapter(adapterDir);
-  const key = await loraCacheKey(model.dir, adapter.dir, opts.dtype);
+  // The key needs only the folders; their headers are read when there is something to build.
+  const [modelAt, adapterAt] = [(await resolveModel(modelDir)).dir, (await resolveModel(adapterDir)).dir];
+  const key = await loraCacheKey(modelAt, adapterAt, opts.dtype);
   const dir = join(opts.cacheDir ?? defaultCacheDir(), LORA_CACHE_SUBDIR, key);
   if (complete(dir)) return { dir, key, built: false };
+  const model = await openModelFolder(modelAt);
+  const adapter = await readAdapter(adapterAt);
   const plan = planLora(model, adapter);
   const quiet = !!opts.quiet;
   if (!quiet)
